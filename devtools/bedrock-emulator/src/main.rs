@@ -1,0 +1,122 @@
+//! `bedrock-emulator`: runs the emulator as a process for `make demo` and test harnesses.
+//! Prints `bedrock-emulator listening on http://ADDR:PORT` once ready, optionally writes the
+//! port to a file, and stops on SIGTERM/SIGINT or, with `--exit-on-stdin-close`, when its
+//! standard input closes (so a harness that dies never leaks it).
+
+use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
+use clap::Parser;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::io::AsyncReadExt;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bedrock-emulator",
+    about = "Local Amazon Bedrock Runtime emulator"
+)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    addr: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// File to write the chosen port to once listening.
+    #[arg(long)]
+    port_file: Option<PathBuf>,
+    /// Fault plan as JSON (overrides the EMULATOR_FAULTS variable).
+    #[arg(long)]
+    faults: Option<String>,
+    /// Stop when standard input reaches end of file.
+    #[arg(long)]
+    exit_on_stdin_close: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("invalid fault plan ({origin}): {source}")]
+    Faults {
+        origin: &'static str,
+        source: bedrock_emulator::PlanError,
+    },
+    #[error(transparent)]
+    Start(#[from] bedrock_emulator::StartError),
+    #[error("cannot write the port file {path}: {source}")]
+    PortFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot install the signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+fn fault_plan(args: &Args) -> Result<FaultPlan, CliError> {
+    let (text, origin) = match (&args.faults, std::env::var("EMULATOR_FAULTS")) {
+        (Some(text), _) => (text.clone(), "--faults"),
+        (None, Ok(text)) if !text.trim().is_empty() => (text, "EMULATOR_FAULTS"),
+        _ => return Ok(FaultPlan::default()),
+    };
+    FaultPlan::from_json(&text).map_err(|source| CliError::Faults { origin, source })
+}
+
+async fn run(args: Args) -> Result<(), CliError> {
+    let faults = fault_plan(&args)?;
+    // Handlers go in before the readiness line: a harness may signal as soon as it reads it.
+    let mut terminate = signal(SignalKind::terminate()).map_err(CliError::Signal)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::Signal)?;
+    let emulator = Emulator::start(EmulatorOptions {
+        addr: SocketAddr::new(args.addr, args.port),
+        faults,
+    })
+    .await?;
+    if let Some(path) = &args.port_file {
+        // Write then rename so a watcher never reads a half-written file.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, emulator.addr().port().to_string())
+            .and_then(|()| std::fs::rename(&partial, path))
+            .map_err(|source| CliError::PortFile {
+                path: path.clone(),
+                source,
+            })?;
+    }
+    println!("bedrock-emulator listening on {}", emulator.endpoint());
+    let _ = std::io::stdout().flush();
+
+    let stdin_closed = async {
+        if args.exit_on_stdin_close {
+            let mut stdin = tokio::io::stdin();
+            let mut buffer = [0u8; 1024];
+            while matches!(stdin.read(&mut buffer).await, Ok(n) if n > 0) {}
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+        () = stdin_closed => tracing::info!("stdin closed: stopping"),
+    }
+    emulator.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bedrock-emulator: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,35 @@
+# Infrastructure targets: static checks of the SAM template, Lambda builds and deployment.
+# Included by the top-level Makefile (`include mk/infra.mk`); every recipe runs from the
+# repository root and its logic lives in infra/scripts so it can also be run by hand.
+
+INVOKE_FUNCTION ?= generate-recipe
+INVOKE_EVENT ?= events/apigw-post-recipes-keto.json
+
+.PHONY: check-infra build lambda-build deploy invoke-local install-infra-tools install-lambda-tools
+
+## check-infra: cfn-lint (+ serverless rules), sam validate --lint, cfn-guard, bad-fixture test
+check-infra:
+	infra/scripts/check-infra.sh
+
+## build: arm64 bootstrap.zip for each Lambda function, with sizes
+build: lambda-build
+
+lambda-build:
+	infra/scripts/build-lambdas.sh
+
+## deploy: sam build + sam deploy (guided the first time); DEPLOY_ARGS go to sam deploy
+deploy:
+	infra/scripts/deploy.sh $(DEPLOY_ARGS)
+
+## invoke-local: run INVOKE_FUNCTION under cargo lambda watch with INVOKE_EVENT, then stop
+invoke-local:
+	infra/scripts/invoke-local.sh $(INVOKE_FUNCTION) $(INVOKE_EVENT)
+
+## install-infra-tools: pinned cfn-lint, cfn-lint-serverless, aws-sam-cli, cfn-guard (CI)
+install-infra-tools:
+	infra/scripts/install-infra-tools.sh
+
+## install-lambda-tools: cargo-lambda (needed by build, deploy and invoke-local)
+install-lambda-tools:
+	@cargo lambda --version >/dev/null 2>&1 || python3 -m pip install --quiet cargo-lambda
+	@cargo lambda --version

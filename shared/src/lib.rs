@@ -1,0 +1,22 @@
+//! AI Chef core: everything the three Lambda functions do, as plain functions over checked
+//! domain types, with I/O (Bedrock, DynamoDB, SQS, CloudWatch) behind small traits.
+
+pub mod app;
+pub mod bedrock;
+pub mod cache;
+pub mod config;
+pub mod deadline;
+pub mod domain;
+pub mod embed;
+pub mod error;
+pub mod extract;
+pub mod generate;
+pub mod handlers;
+pub mod http;
+pub mod metrics;
+pub mod nutrition;
+pub mod prompt;
+pub mod request;
+pub mod rules;
+pub mod telemetry;
+pub mod verify;
