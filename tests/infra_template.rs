@@ -6,6 +6,10 @@
 //! two. Least-privilege and safety rules live in `infra/rules/*.guard` (run by
 //! `make check-infra`); the checks here are the ones that need the Rust constants.
 
+// The helpers below fail the calling test on a malformed template, which is their job; clippy
+// only recognises `#[test]` functions themselves as test code.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use ai_chef::config::{self, ChatModel, Config, MetricsSinkKind};
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,7 +118,9 @@ fn environment(value: Option<&Value>) -> BTreeMap<String, Value> {
             variables
                 .iter()
                 .map(|(key, value)| {
-                    let key = key.as_str().expect("environment variable names are strings");
+                    let key = key
+                        .as_str()
+                        .expect("environment variable names are strings");
                     (key.to_owned(), value.clone())
                 })
                 .collect()
@@ -154,8 +160,14 @@ fn model_parameter_defaults_equal_the_code_registry() {
         ("HaikuModelId", config::DEFAULT_HAIKU_MODEL_ID),
         ("EmbeddingModelId", config::DEFAULT_EMBEDDING_MODEL_ID),
         ("EmbeddingV1ModelId", config::DEFAULT_EMBEDDING_V1_MODEL_ID),
-        ("Claude3SonnetModelId", config::DEFAULT_CLAUDE3_SONNET_MODEL_ID),
-        ("Claude3HaikuModelId", config::DEFAULT_CLAUDE3_HAIKU_MODEL_ID),
+        (
+            "Claude3SonnetModelId",
+            config::DEFAULT_CLAUDE3_SONNET_MODEL_ID,
+        ),
+        (
+            "Claude3HaikuModelId",
+            config::DEFAULT_CLAUDE3_HAIKU_MODEL_ID,
+        ),
         ("MetricsNamespace", config::DEFAULT_METRICS_NAMESPACE),
     ];
     for (parameter, code_default) in expected {
@@ -216,11 +228,17 @@ fn parameters_behind_environment_variables_default_to_the_code_defaults() {
         ("MODEL_ID_HAIKU", code.models.haiku.clone()),
         ("MODEL_ID_EMBEDDING", code.models.embedding_v2.clone()),
         ("MODEL_ID_EMBEDDING_V1", code.models.embedding_v1.clone()),
-        ("MODEL_ID_CLAUDE3_SONNET", code.models.claude3_sonnet.clone()),
+        (
+            "MODEL_ID_CLAUDE3_SONNET",
+            code.models.claude3_sonnet.clone(),
+        ),
         ("MODEL_ID_CLAUDE3_HAIKU", code.models.claude3_haiku.clone()),
         ("MAX_TOKENS", code.max_tokens.to_string()),
         ("MAX_ATTEMPTS", code.max_attempts.to_string()),
-        ("BEDROCK_MAX_ATTEMPTS", code.bedrock_max_attempts.to_string()),
+        (
+            "BEDROCK_MAX_ATTEMPTS",
+            code.bedrock_max_attempts.to_string(),
+        ),
         ("CACHE_TTL_SECONDS", code.cache_ttl.as_secs().to_string()),
         ("CACHE_MAX_ENTRIES", code.cache_max_entries.to_string()),
         (
@@ -285,7 +303,10 @@ fn only_the_batch_dispatcher_gets_the_table_and_queue() {
             );
             assert_eq!(ref_target(&variables["JOBS_QUEUE_URL"]), Some("JobsQueue"));
         } else {
-            assert!(!has_any_batch_setting, "{logical_id} must not see the batch resources");
+            assert!(
+                !has_any_batch_setting,
+                "{logical_id} must not see the batch resources"
+            );
         }
     }
 }
@@ -310,14 +331,20 @@ fn functions_build_the_workspace_binaries_with_their_own_roles() {
             "{logical_id} builds the wrong binary"
         );
         assert!(
-            repo_root().join("functions").join(binary).join("Cargo.toml").is_file(),
+            repo_root()
+                .join("functions")
+                .join(binary)
+                .join("Cargo.toml")
+                .is_file(),
             "no crate functions/{binary} for {logical_id}"
         );
 
         let role = get_att_target(property(&template, logical_id, &["Role"]))
             .unwrap_or_else(|| panic!("{logical_id} needs an explicit !GetAtt role"));
         assert_eq!(
-            resource(&template, role).get("Type").and_then(Value::as_str),
+            resource(&template, role)
+                .get("Type")
+                .and_then(Value::as_str),
             Some("AWS::IAM::Role")
         );
         assert!(roles.insert(role), "{logical_id} shares role {role}");
@@ -325,7 +352,9 @@ fn functions_build_the_workspace_binaries_with_their_own_roles() {
         let log_group = property(&template, logical_id, &["LoggingConfig", "LogGroup"]);
         let log_group = ref_target(log_group).expect("LoggingConfig.LogGroup is a !Ref");
         assert_eq!(
-            resource(&template, log_group).get("Type").and_then(Value::as_str),
+            resource(&template, log_group)
+                .get("Type")
+                .and_then(Value::as_str),
             Some("AWS::Logs::LogGroup")
         );
     }
@@ -384,15 +413,21 @@ fn the_results_table_keys_match_the_contract() {
         .iter()
         .map(|key| {
             (
-                key.get("AttributeName").and_then(Value::as_str).unwrap_or(""),
+                key.get("AttributeName")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
                 key.get("KeyType").and_then(Value::as_str).unwrap_or(""),
             )
         })
         .collect();
     assert_eq!(keys, [("jobId", "HASH"), ("requestId", "RANGE")]);
     assert_eq!(
-        property(&template, "ResultsTable", &["TimeToLiveSpecification", "AttributeName"])
-            .as_str(),
+        property(
+            &template,
+            "ResultsTable",
+            &["TimeToLiveSpecification", "AttributeName"]
+        )
+        .as_str(),
         Some("expiresAt")
     );
 }

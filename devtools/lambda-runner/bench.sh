@@ -129,10 +129,14 @@ for function in $functions; do
 done
 
 first_warm=1
+scenarios=""
 for function in $functions; do
     binary="$release/$function"
     event=$(setting EVENT "$function" "$(default_event "$function")")
     read -r -a pointers <<<"$(setting VARY "$function" "$(default_vary "$function")")"
+    vary_list=""
+    for pointer in "${pointers[@]}"; do vary_list+="${vary_list:+, }\`$pointer\`"; done
+    scenarios+="| $function | \`$event\` | ${vary_list:-none} |"$'\n'
     mapfile -t envs < <(env_args "$function")
     header=()
     if [[ $first_warm == 1 ]]; then header=(--header); first_warm=0; fi
@@ -174,16 +178,22 @@ each release binary with the \`AWS_LAMBDA_*\` environment Lambda sets, and point
 calls cost only the local HTTP round trip and the figures show the functions' own work.
 
 - **Init**: spawn until the function's first \`GET /runtime/invocation/next\`, over
-  $spawns fresh processes; peak RSS (VmHWM) right after init, largest of the spawns.
+  $spawns fresh processes (one unmeasured start first, so nothing pays for reading the binary
+  from disk); peak RSS (VmHWM) right after init, largest of the spawns.
 - **Warm round trip**: from the moment \`/next\` hands the event out to the moment the
   function posts its answer, one invocation at a time, after $warmup warm-up invocations.
   *Identical* events repeat the event file (a cache hit after the first); *varying* events
-  change the named field for every invocation (a cache miss each time). Peak RSS after the run.
+  change the named fields for every invocation (a cache miss each time). Peak RSS after the run.
 - **Baseline**: \`echo-function\` (\`lambda_runtime\` + \`service_fn\` returning the event),
-  measured the same way with the same event in the same run; "vs baseline" divides the
-  function's figure by the echo's, the floor set by the runtime and the Runtime API.
+  measured in the same run with the same event; its spawns and invocations alternate with
+  the function's, so load changes on the machine hit both alike. "vs baseline" divides the
+  function's figure by the echo's: the floor set by the runtime and the Runtime API.
 - A response with an HTTP status of 400 or more, a non-empty \`batchItemFailures\` or a
   Runtime API error counts as a failure; a row with failures measures error paths.
+
+| function | event | vary (cache miss) |
+|---|---|---|
+$(printf '%s' "$scenarios")
 
 ## Init (cold start)
 

@@ -42,7 +42,7 @@ def food(names, ndb, units=None, categories=(), allergens=()):
 
 food(["삼겹살", "pork belly"], "10005", categories=["meat"], allergens=["돼지고기"])
 food(["돼지 등심", "pork loin"], "10024", categories=["meat"], allergens=["돼지고기"])
-food(["닭다리살", "chicken thigh"], "05091", categories=["meat"], allergens=["닭고기"])
+food(["닭다리살", "chicken thigh"], "05096", categories=["meat"], allergens=["닭고기"])
 food(["닭가슴살", "chicken breast"], "05062", categories=["meat"], allergens=["닭고기"])
 food(["다진 소고기", "lean ground beef"], "23562", categories=["meat"], allergens=["쇠고기"])
 food(["연어", "salmon"], "15236", categories=["fish"], allergens=["생선"])

@@ -438,20 +438,14 @@ impl FunctionProcess {
             Completion::Error {
                 error_type,
                 error_message,
-            } => {
-                let raw = serde_json::to_vec(&serde_json::json!({
-                    "errorType": error_type,
-                    "errorMessage": error_message,
-                }))
-                .map_err(RunnerError::InvalidEvent)?;
-                (
-                    Outcome::Error {
-                        error_type,
-                        error_message,
-                    },
-                    Bytes::from(raw),
-                )
-            }
+                body,
+            } => (
+                Outcome::Error {
+                    error_type,
+                    error_message,
+                },
+                body,
+            ),
         };
         Ok(Invocation {
             request_id,

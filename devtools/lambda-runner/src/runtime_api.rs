@@ -51,6 +51,7 @@ pub(crate) enum Completion {
     Error {
         error_type: String,
         error_message: String,
+        body: Bytes,
     },
 }
 
@@ -301,6 +302,7 @@ async fn invocation_error(
     let completion = Completion::Error {
         error_type: error_type.unwrap_or_else(|| "Unhandled".to_owned()),
         error_message,
+        body,
     };
     complete(&state, &request_id, completion)
 }

@@ -13,7 +13,8 @@ const ECHO: &str = env!("CARGO_BIN_EXE_echo-function");
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture-function");
 
 fn event_file(name: &str, contents: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("lambda-runner-{name}.json"));
+    let path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("lambda-runner-{name}.json"));
     std::fs::write(&path, contents).unwrap();
     path
 }
@@ -28,12 +29,23 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
-fn invoke_prints_each_response_pretty_and_in_order() {
-    let first = event_file("invoke-first", r#"{"z":1,"a":{"k":"값"}}"#);
+fn invoke_prints_each_response_pretty_in_event_order() {
+    let first = event_file("invoke-first", r#"{"a":{"k":"값"},"z":1}"#);
     let second = event_file("invoke-second", r#""plain""#);
-    let (code, stdout, stderr) = run(&["invoke", "--bin", ECHO, "--event", first.to_str().unwrap(), "--event", second.to_str().unwrap()]);
+    let (code, stdout, stderr) = run(&[
+        "invoke",
+        "--bin",
+        ECHO,
+        "--event",
+        first.to_str().unwrap(),
+        "--event",
+        second.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.starts_with("{\n  \"z\": 1,\n  \"a\": {\n    \"k\": \"값\"\n  }\n}\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("{\n  \"a\": {\n    \"k\": \"값\"\n  },\n  \"z\": 1\n}\n"),
+        "{stdout}"
+    );
     assert!(stdout.ends_with("\"plain\"\n"), "{stdout}");
     assert!(stderr.contains("ready after"), "{stderr}");
 }
@@ -41,7 +53,15 @@ fn invoke_prints_each_response_pretty_and_in_order() {
 #[test]
 fn invoke_exits_1_on_a_function_error_and_still_prints_it() {
     let event = event_file("invoke-error", "{}");
-    let (code, stdout, _) = run(&["invoke", "--bin", FIXTURE, "--env", "FIXTURE_MODE=handler-error", "--event", event.to_str().unwrap()]);
+    let (code, stdout, _) = run(&[
+        "invoke",
+        "--bin",
+        FIXTURE,
+        "--env",
+        "FIXTURE_MODE=handler-error",
+        "--event",
+        event.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     let printed: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(printed["errorType"], json!("RecipeRefused"));
@@ -50,25 +70,54 @@ fn invoke_exits_1_on_a_function_error_and_still_prints_it() {
 #[test]
 fn invoke_exits_3_on_an_init_failure() {
     let event = event_file("invoke-init", "{}");
-    let (code, stdout, stderr) = run(&["invoke", "--bin", FIXTURE, "--env", "FIXTURE_MODE=init-exit", "--event", event.to_str().unwrap()]);
+    let (code, stdout, stderr) = run(&[
+        "invoke",
+        "--bin",
+        FIXTURE,
+        "--env",
+        "FIXTURE_MODE=init-exit",
+        "--event",
+        event.to_str().unwrap(),
+    ]);
     assert_eq!(code, 3);
     assert!(stdout.is_empty());
-    assert!(stderr.contains("init failed") && stderr.contains("MODEL_ID is not set"), "{stderr}");
+    assert!(
+        stderr.contains("init failed") && stderr.contains("MODEL_ID is not set"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let (code, _, stderr) = run(&["invoke", "--event", "x.json"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("--bin is required") && stderr.contains("usage:"), "{stderr}");
+    assert!(
+        stderr.contains("--bin is required") && stderr.contains("usage:"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bench_warm_json_reports_subject_and_baseline() {
     let event = event_file("bench-warm", r#"{"body":"{\"budget\":100}"}"#);
     let (code, stdout, stderr) = run(&[
-        "bench", "warm", "--bin", ECHO, "--event", event.to_str().unwrap(), "--count", "15", "--warmup", "2",
-        "--vary", "/body/budget", "--baseline", ECHO, "--label", "subject", "--json",
+        "bench",
+        "warm",
+        "--bin",
+        ECHO,
+        "--event",
+        event.to_str().unwrap(),
+        "--count",
+        "15",
+        "--warmup",
+        "2",
+        "--vary",
+        "/body/budget",
+        "--baseline",
+        ECHO,
+        "--label",
+        "subject",
+        "--json",
     ]);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
@@ -86,21 +135,54 @@ fn bench_warm_json_reports_subject_and_baseline() {
 fn bench_warm_counts_failures_and_exits_1() {
     let event = event_file("bench-fail", "{}");
     let (code, stdout, stderr) = run(&[
-        "bench", "warm", "--bin", FIXTURE, "--env", "FIXTURE_MODE=handler-error", "--event", event.to_str().unwrap(),
-        "--count", "3", "--warmup", "0",
+        "bench",
+        "warm",
+        "--bin",
+        FIXTURE,
+        "--env",
+        "FIXTURE_MODE=handler-error",
+        "--event",
+        event.to_str().unwrap(),
+        "--count",
+        "3",
+        "--warmup",
+        "0",
     ]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("| fixture-function |") && stdout.trim_end().ends_with("| – | – |"), "{stdout}");
-    assert!(stderr.contains("3 of 3 invocations") && stderr.contains("RecipeRefused"), "{stderr}");
+    assert!(
+        stdout.contains("| fixture-function |") && stdout.trim_end().ends_with("| – | – |"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("3 of 3 invocations") && stderr.contains("RecipeRefused"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bench_init_markdown_has_header_baseline_and_subject_rows() {
-    let (code, stdout, stderr) = run(&["bench", "init", "--bin", ECHO, "--spawns", "2", "--baseline", ECHO, "--label", "subject", "--header", "--print-baseline"]);
+    let (code, stdout, stderr) = run(&[
+        "bench",
+        "init",
+        "--bin",
+        ECHO,
+        "--spawns",
+        "2",
+        "--baseline",
+        ECHO,
+        "--label",
+        "subject",
+        "--header",
+        "--print-baseline",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
     assert!(lines[0].starts_with("| function | spawns |"));
     assert!(lines[2].starts_with("| echo-function | 2 |"));
-    assert!(lines[3].starts_with("| subject | 2 |") && lines[3].ends_with("× |"), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("| subject | 2 |") && lines[3].ends_with("× |"),
+        "{}",
+        lines[3]
+    );
 }

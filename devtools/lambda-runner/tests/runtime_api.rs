@@ -187,13 +187,15 @@ async fn the_runtime_api_speaks_the_lambda_protocol() {
         assert_eq!(status, 202);
     };
     let (invocation, ()) = tokio::join!(function.invoke(json!({"n": 2}), INVOKE), runtime_side);
+    let invocation = invocation.unwrap();
     assert_eq!(
-        invocation.unwrap().outcome,
+        invocation.outcome,
         Outcome::Error {
             error_type: "ValidationError".into(),
             error_message: "budget too low".into()
         }
     );
+    assert!(invocation.raw_body.ends_with(br#""stackTrace":["a","b"]}"#));
     let not_json = function.invoke_bytes(&b"{not json"[..], INVOKE).await;
     assert!(matches!(not_json, Err(RunnerError::InvalidEvent(_))));
 }

@@ -99,7 +99,9 @@ impl Dense {
     fn amount(self, n: &Nutrients) -> f64 {
         match self {
             Dense::Sodium => n.sodium_mg,
-            Dense::Carbs => n.carbs_g,
+            // Fibre does not count against a carbohydrate limit measured as net carbs; a pinch
+            // of pepper (net ~39 g/100 g) is no hidden carb source, sugar (100 g) is.
+            Dense::Carbs => (n.carbs_g - n.fiber_g).max(0.0),
             Dense::Sugar => n.sugar_g,
             Dense::Energy => n.kcal,
             Dense::Fat => n.fat_g,

@@ -54,6 +54,7 @@ fn runner_error(label: &str) -> impl Fn(RunnerError) -> BenchError + '_ {
 }
 
 pub async fn run_init(args: InitArgs) -> u8 {
+    print_header(&args.report, INIT_HEADER);
     let mut series = vec![InitSeries::new(
         &args.function.bin,
         args.report.label.clone(),
@@ -84,9 +85,7 @@ pub async fn run_init(args: InitArgs) -> u8 {
     .await;
     match outcome {
         Ok(report) => {
-            print_report(&args.report, &report, INIT_HEADER, |m, r50, _| {
-                init_row(m, r50)
-            });
+            print_report(&args.report, &report, |m, r50, _| init_row(m, r50));
             0
         }
         Err(error) => {
@@ -157,6 +156,7 @@ impl InitSeries {
 }
 
 pub async fn run_warm(args: WarmArgs) -> u8 {
+    print_header(&args.report, WARM_HEADER);
     let outcome = async {
         let raw = std::fs::read(&args.event).map_err(|source| BenchError::Read {
             path: args.event.clone(),
@@ -203,7 +203,7 @@ pub async fn run_warm(args: WarmArgs) -> u8 {
     .await;
     match outcome {
         Ok(report) => {
-            print_report(&args.report, &report, WARM_HEADER, warm_row);
+            print_report(&args.report, &report, warm_row);
             if let Some(failure) = &report.subject.first_failure {
                 eprintln!(
                     "lambda-runner: {} of {} invocations of {} failed; first: {failure}",
@@ -309,10 +309,17 @@ impl WarmSeries {
     }
 }
 
+/// The markdown header goes out before measuring, so a table whose first measurement
+/// fails still has it for the rows that follow.
+fn print_header(report_args: &ReportArgs, header: &str) {
+    if report_args.header && !report_args.json {
+        println!("{header}");
+    }
+}
+
 fn print_report<M: Serialize>(
     report_args: &ReportArgs,
     report: &Report<M>,
-    header: &str,
     row: impl Fn(&M, Option<f64>, Option<f64>) -> String,
 ) {
     if report_args.json {
@@ -321,9 +328,6 @@ fn print_report<M: Serialize>(
             Err(error) => eprintln!("lambda-runner: cannot write the JSON report: {error}"),
         }
         return;
-    }
-    if report_args.header {
-        println!("{header}");
     }
     if report_args.print_baseline {
         if let Some(baseline) = &report.baseline {
