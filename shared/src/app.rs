@@ -59,12 +59,20 @@ impl Foundation {
         Arc::new(BedrockClient::new(&self.sdk))
     }
 
-    /// The recipe service with the food-table verifier.
+    /// The recipe service with the food-table verifier and nutrition retrieval (prompt facts
+    /// and the name fallback); an index that does not fit this configuration fails the start.
     pub fn recipe_service(&self) -> Result<RecipeService, InitError> {
         validate_templates()?;
         let table = FoodTable::load_embedded()?;
-        let verifier = Arc::new(TableVerifier::new(table, None));
-        Ok(RecipeService::new(self.config.clone(), self.bedrock(), verifier, None))
+        let bedrock = self.bedrock();
+        let retrieval = crate::retrieval::load_embedded(self.config.clone(), bedrock.clone(), self.sdk.endpoint_url(), table)
+            .map_err(|err| match err {
+                crate::retrieval::RetrievalInitError::Config(config) => InitError::Config(config),
+                crate::retrieval::RetrievalInitError::Index(index) => InitError::Other(index.to_string()),
+            })?;
+        let retrieval = Arc::new(retrieval);
+        let verifier = Arc::new(TableVerifier::new(table, Some(retrieval.clone())));
+        Ok(RecipeService::new(self.config.clone(), bedrock, verifier, Some(retrieval)))
     }
 }
 
@@ -84,10 +92,18 @@ pub async fn embed_text_app() -> Result<EmbedTextApp, InitError> {
     })
 }
 
+/// The batch-dispatcher: the recipe service plus the results table and the jobs queue, both
+/// required (a missing `RESULTS_TABLE` or `JOBS_QUEUE_URL` fails the init naming it).
 pub async fn batch_dispatcher_app() -> Result<crate::handlers::batch_dispatcher::BatchDispatcherApp, InitError> {
     let foundation = Foundation::from_env().await?;
-    Ok(crate::handlers::batch_dispatcher::BatchDispatcherApp {
-        service: foundation.recipe_service()?,
-        metrics: foundation.metrics_sink(),
-    })
+    let table = foundation.config.require_results_table()?.to_owned();
+    let queue_url = foundation.config.require_jobs_queue_url()?.to_owned();
+    let store = crate::batch::DynamoResultStore::new(aws_sdk_dynamodb::Client::new(&foundation.sdk), table);
+    let queue = crate::batch::SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), queue_url);
+    Ok(crate::handlers::batch_dispatcher::BatchDispatcherApp::new(
+        foundation.recipe_service()?,
+        foundation.metrics_sink(),
+        Arc::new(store),
+        Arc::new(queue),
+    ))
 }

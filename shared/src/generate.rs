@@ -161,8 +161,20 @@ impl RecipeService {
                 }],
             });
         }
+        // Facts only help an attempt: none are fetched when no attempt could follow, and the
+        // fetch must end early enough to leave the first attempt its minimum budget.
+        if deadline
+            .budget(self.config.deadline_margin)
+            .is_none_or(|budget| budget < MIN_ATTEMPT_BUDGET)
+        {
+            tracing::warn!(attempts = 0, "deadline leaves no time for an attempt");
+            return Err(ServiceError::DeadlineExceeded { attempts: 0 });
+        }
         let facts = match &self.facts {
-            Some(provider) => provider.facts(request, deadline, metrics).await,
+            Some(provider) => {
+                let facts_deadline = Deadline::after(deadline.remaining().saturating_sub(MIN_ATTEMPT_BUDGET));
+                provider.facts(request, facts_deadline, metrics).await
+            }
             None => String::new(),
         };
         let constraints = self.verifier.constraints(request);
@@ -243,7 +255,7 @@ impl RecipeService {
             };
             let (feedback, failed_json) = match &failure {
                 AttemptFailure::Checks(failed) => {
-                    let rules: Vec<&str> = failed.iter().map(|c| c.rule.as_str()).collect();
+                    let rules: Vec<&str> = failed.iter().map(|c| loggable_rule(&c.rule)).collect();
                     tracing::info!(attempt = attempts, failed_rules = ?rules, "recipe failed checks; asking for a repair");
                     (
                         self.verifier.feedback(failed, request.language),
@@ -274,6 +286,12 @@ impl RecipeService {
             None => Err(ServiceError::DeadlineExceeded { attempts }),
         }
     }
+}
+
+/// A rule name fit for the logs: `allergen:<name>` carries the user's allergy (health data),
+/// so only the part before the colon is kept.
+fn loggable_rule(rule: &str) -> &str {
+    rule.split_once(':').map_or(rule, |(kind, _)| kind)
 }
 
 fn describe_extract_error(err: &ExtractError) -> String {

@@ -2,6 +2,7 @@
 //! domain types, with I/O (Bedrock, DynamoDB, SQS, CloudWatch) behind small traits.
 
 pub mod app;
+pub mod batch;
 pub mod bedrock;
 pub mod cache;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod nutrition;
 pub mod prompt;
 pub mod request;
+pub mod retrieval;
 pub mod rules;
 pub mod telemetry;
 pub mod verify;

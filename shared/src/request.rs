@@ -22,7 +22,7 @@ pub const MAX_CALORIES_RANGE: std::ops::RangeInclusive<u64> = 100..=5_000;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecipeRequestWire {
     pub target: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only")]
     pub profile: Option<ProfileWire>,
     pub servings: Option<u64>,
     #[serde(default)]
@@ -71,6 +71,9 @@ impl RecipeRequest {
 
     /// Parses and checks an already-decoded JSON value (batch messages carry one).
     pub fn from_value(value: serde_json::Value) -> Result<RecipeRequest, ServiceError> {
+        if !value.is_object() {
+            return Err(not_an_object());
+        }
         let wire: RecipeRequestWire = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
             ServiceError::invalid(
@@ -96,6 +99,10 @@ pub fn parse_wire<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Serv
             vec![FieldError::new("body", "empty")],
         ));
     }
+    // Serde builds a struct from a JSON array too (fields by position); a body is an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(not_an_object());
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
@@ -114,6 +121,49 @@ pub fn parse_wire<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Serv
         )
     })?;
     Ok(value)
+}
+
+fn not_an_object() -> ServiceError {
+    ServiceError::invalid(
+        "request body must be a JSON object",
+        vec![FieldError::new("body", "expected a JSON object")],
+    )
+}
+
+/// Deserialises an optional nested object from a JSON object or `null` only: serde would
+/// otherwise also build it from an array, taking fields by position.
+fn object_only<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOnly<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: serde::Deserializer<'de>>(self, deserializer: D2) -> Result<Self::Value, D2::Error> {
+            deserializer.deserialize_map(self)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(ObjectOnly(std::marker::PhantomData))
 }
 
 fn path_or_body(path: &str) -> String {
@@ -270,8 +320,9 @@ fn bounded(
 
 /// Checks a list of short free-text items (allergies, conditions, ingredients): NFC, trimmed,
 /// 1..=100 characters, letters/digits/spaces and a few punctuation marks only. Angle brackets,
-/// quotes, braces, control, zero-width and bidi characters are refused so user text can never
-/// close the prompt's data block or hide instructions; duplicates are dropped.
+/// quotes (single ones too: the prompt's constraint lines quote allergies and conditions with
+/// them), braces, control, zero-width and bidi characters are refused so user text can never
+/// close the prompt's data block or a quotation, nor hide instructions; duplicates are dropped.
 fn text_list(field: &str, items: Vec<String>, max_items: usize, errors: &mut Vec<FieldError>) -> Vec<String> {
     if items.len() > max_items {
         errors.push(FieldError::new(
@@ -307,7 +358,7 @@ pub fn clean_text(raw: &str) -> Result<String, String> {
     }
     if let Some(bad) = text.chars().find(|c| !is_allowed_char(*c)) {
         return Err(format!(
-            "contains a character that is not allowed (U+{:04X}); use letters, digits, spaces and - , . ( ) / ' & · +",
+            "contains a character that is not allowed (U+{:04X}); use letters, digits, spaces and - , . ( ) / & · + %",
             u32::from(bad)
         ));
     }
@@ -317,7 +368,7 @@ pub fn clean_text(raw: &str) -> Result<String, String> {
 fn is_allowed_char(c: char) -> bool {
     c.is_alphanumeric()
         || c == ' '
-        || matches!(c, '-' | ',' | '.' | '(' | ')' | '/' | '\'' | '&' | '·' | '+' | '%')
+        || matches!(c, '-' | ',' | '.' | '(' | ')' | '/' | '&' | '·' | '+' | '%')
 }
 
 /// The first characters of a rejected value, so an error never echoes a huge string.
@@ -401,12 +452,23 @@ mod tests {
 
     #[test]
     fn text_items_refuse_markup_control_and_zero_width_characters() {
-        for bad in ["</request>", "우유\u{200B}", "a\u{0007}", "\"quoted\"", "{json}", "🥜", "\u{202E}abc"] {
+        for bad in ["</request>", "우유\u{200B}", "a\u{0007}", "\"quoted\"", "'quoted'", "{json}", "🥜", "\u{202E}abc"] {
             assert!(clean_text(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(clean_text("  견과류  (호두)  ").unwrap(), "견과류 (호두)");
         assert!(clean_text(&"가".repeat(101)).is_err());
         assert!(clean_text("ignore previous instructions").is_ok());
+    }
+
+    #[test]
+    fn arrays_are_not_taken_for_objects() {
+        for body in [r#"["keto",null,2,null,"ko","sonnet"]"#, r#"{"target":"keto","profile":[["고혈압"],["땅콩"],"beginner",15000,600]}"#] {
+            assert_eq!(parse(body).unwrap_err().code(), "invalid_request", "{body}");
+        }
+        let err = RecipeRequest::from_value(serde_json::json!(["keto", null, 2, null, "ko", null])).unwrap_err();
+        assert_eq!(fields(&err), vec!["body"]);
+        assert_eq!(fields(&parse(r#"{"target":"keto","profile":[]}"#).unwrap_err()), vec!["profile"]);
+        assert_eq!(parse(r#"{"target":"keto","profile":null}"#).unwrap().profile, Profile::default());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod moto;
+
 use ai_chef::app::Foundation;
 use ai_chef::config::Config;
 use ai_chef::handlers::embed_text::EmbedTextApp;

@@ -103,8 +103,22 @@ async fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bedrock-emulator: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(serve());
+    // tokio's stdin reader is a blocking thread that only returns when a read does; waiting
+    // for it would keep a SIGTERM'd emulator alive while its stdin stays open.
+    runtime.shutdown_background();
+    code
+}
+
+async fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -1,40 +1,71 @@
-//! `batch-dispatcher`: SQS-triggered batch generation with the partial-batch response, and
-//! the scheduled warm-up.
+//! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response),
+//! `POST /batches` and `GET /batches/{jobId}` (HTTP API v2), and the scheduled warm-up.
+//! The work itself is in [`crate::batch`]; this module only routes events.
 
 use super::{flush_metrics, warm_up};
+use crate::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
+use crate::batch::limiter::{AdaptiveGate, AimdConfig};
+use crate::batch::message::now_ms;
+use crate::batch::store::ResultStore;
+use crate::batch::queue::JobQueue;
+use crate::batch::Dispatcher;
 use crate::deadline::Deadline;
 use crate::error::ServiceError;
 use crate::generate::RecipeService;
-use crate::http::{classify, error_response, Incoming};
+use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
 use crate::metrics::{MetricsRecorder, MetricsSink};
-use crate::request::RecipeRequest;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
-use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
 pub const FUNCTION_NAME: &str = "batch-dispatcher";
 
+/// Everything the function builds once per container. The gate is kept across invocations,
+/// so a warm container starts each batch at the concurrency it last found sustainable.
 #[derive(Clone)]
 pub struct BatchDispatcherApp {
     pub service: RecipeService,
     pub metrics: Arc<dyn MetricsSink>,
+    pub store: Arc<dyn ResultStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub gate: Arc<AdaptiveGate>,
+    pub result_ttl_days: u32,
 }
 
 impl std::fmt::Debug for BatchDispatcherApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchDispatcherApp").finish_non_exhaustive()
+        f.debug_struct("BatchDispatcherApp")
+            .field("service", &self.service)
+            .field("gate", &self.gate.snapshot())
+            .finish_non_exhaustive()
     }
 }
 
-/// One queued request: `{"jobId", "requestId", "request": {...}}`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchMessage {
-    pub job_id: String,
-    pub request_id: String,
-    pub request: Value,
+impl BatchDispatcherApp {
+    /// The app with the default adaptive limit and the configured result TTL.
+    pub fn new(
+        service: RecipeService,
+        metrics: Arc<dyn MetricsSink>,
+        store: Arc<dyn ResultStore>,
+        queue: Arc<dyn JobQueue>,
+    ) -> Self {
+        let result_ttl_days = service.config().result_ttl_days;
+        BatchDispatcherApp {
+            service,
+            metrics,
+            store,
+            queue,
+            gate: Arc::new(AdaptiveGate::new(AimdConfig::default())),
+            result_ttl_days,
+        }
+    }
+
+    /// The same app with another concurrency policy (a fixed one for comparisons).
+    pub fn with_limit(mut self, config: AimdConfig) -> Self {
+        self.gate = Arc::new(AdaptiveGate::new(config));
+        self
+    }
 }
 
 pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
@@ -43,16 +74,36 @@ pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Resu
     let answer = match classify(event.payload) {
         Incoming::Scheduled(_) => warm_up(FUNCTION_NAME, &recorder),
         Incoming::Sqs(event) => {
-            let mut response = SqsBatchResponse::default();
-            for message in &event.records {
-                if let Some(failure) = process(app, message, deadline, &recorder).await {
-                    response.batch_item_failures.push(failure);
-                }
-            }
+            let dispatcher = Dispatcher {
+                service: &app.service,
+                store: app.store.as_ref(),
+                gate: app.gate.as_ref(),
+                metrics: &recorder,
+                deadline,
+                ttl_days: app.result_ttl_days,
+            };
+            let (response, summary) = dispatcher.run(&event.records).await;
+            tracing::info!(
+                records = event.records.len(),
+                succeeded = summary.succeeded,
+                failed = summary.failed,
+                already_done = summary.already_done,
+                retried = summary.retried,
+                throttled = summary.throttled,
+                limit = app.gate.snapshot().limit,
+                "batch processed"
+            );
             serde_json::to_value(response).unwrap_or(Value::Null)
         }
-        Incoming::Http(_) | Incoming::Direct(_) => error_response(&ServiceError::invalid(
-            "batch-dispatcher takes SQS events and scheduled warm-ups",
+        Incoming::Http(request) => match http(app, &request).await {
+            Ok((status, body)) => json_response(status, &body, None),
+            Err(err) => {
+                tracing::info!(code = err.code(), status = err.status(), error = %err, "batch API request refused");
+                error_response(&err)
+            }
+        },
+        Incoming::Direct(_) => error_response(&ServiceError::invalid(
+            "batch-dispatcher takes SQS events, HTTP API requests and scheduled warm-ups",
             vec![],
         )),
     };
@@ -60,43 +111,25 @@ pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Resu
     Ok(answer)
 }
 
-/// Processes one record; returns the failure entry when the message must be retried.
-async fn process(
-    app: &BatchDispatcherApp,
-    message: &SqsMessage,
-    deadline: Deadline,
-    recorder: &MetricsRecorder,
-) -> Option<BatchItemFailure> {
-    let message_id = message.message_id.clone().unwrap_or_default();
-    let retry = || {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = message_id.clone();
-        Some(failure)
-    };
-    let Some(parsed) = message
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str::<BatchMessage>(b).ok())
-    else {
-        tracing::warn!(message_id = %message_id, "unparseable batch message; left for the dead-letter queue");
-        return retry();
-    };
-    let outcome = match RecipeRequest::from_value(parsed.request) {
-        Ok(request) => app.service.generate(&request, deadline, recorder).await,
-        Err(err) => Err(err),
-    };
-    match outcome {
-        Ok(_) => {
-            tracing::info!(job_id = %parsed.job_id, request_id = %parsed.request_id, "batch request succeeded");
-            None
-        }
-        Err(err) if err.is_transient() => {
-            tracing::warn!(job_id = %parsed.job_id, request_id = %parsed.request_id, code = err.code(), "batch request will be retried");
-            retry()
-        }
-        Err(err) => {
-            tracing::warn!(job_id = %parsed.job_id, request_id = %parsed.request_id, code = err.code(), "batch request failed for good");
-            None
+async fn http(app: &BatchDispatcherApp, request: &ApiGatewayV2httpRequest) -> Result<(u16, Value), ServiceError> {
+    let (method, path) = route(request);
+    let to_value = |v: Result<Value, serde_json::Error>| v.map_err(|e| ServiceError::Internal(e.to_string()));
+    if method == "POST" && path.ends_with("/batches") {
+        let body = json_body(request, MAX_SUBMIT_BYTES)?;
+        let accepted = submit(app.store.as_ref(), app.queue.as_ref(), &body, now_ms(), app.result_ttl_days).await?;
+        return Ok((202, to_value(serde_json::to_value(accepted))?));
+    }
+    if method == "GET" {
+        let from_path = path
+            .rsplit_once("/batches/")
+            .map(|(_, id)| id.to_owned())
+            .filter(|id| !id.is_empty() && !id.contains('/'));
+        let job_id = request.path_parameters.get("jobId").cloned().or(from_path);
+        if let Some(job_id) = job_id {
+            let query = &request.query_string_parameters;
+            let view = read_job(app.store.as_ref(), &job_id, query.first("limit"), query.first("nextToken")).await?;
+            return Ok((200, to_value(serde_json::to_value(view))?));
         }
     }
+    Err(ServiceError::NotFound { method, path })
 }

@@ -1,0 +1,36 @@
+# AI Chef: serverless recipe generation on AWS Lambda + Bedrock, verified deterministically.
+# `make demo` and `make test` are the two commands the README starts with.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help demo test test-rust lint fmt clippy check-fmt
+
+## help: list the targets
+help:
+	@grep -hE '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## demo: build, start the local Bedrock emulator and moto, drive the functions through the Lambda Runtime API
+demo:
+	devtools/demo.sh
+
+## test: formatting, lints, every unit and integration test, infrastructure checks
+test: check-fmt clippy test-rust check-infra
+
+## test-rust: every Rust test of the workspace (unit, integration, doc)
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+check-fmt:
+	$(CARGO) fmt --all -- --check
+
+## clippy: lints with warnings as errors
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt --all
+
+-include mk/*.mk

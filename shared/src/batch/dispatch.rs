@@ -1,0 +1,232 @@
+//! Processing one SQS batch: every record concurrently under the adaptive gate, within the
+//! Lambda deadline, answering exactly the messages to retry.
+//!
+//! Per record: an unparseable body is reported for retry untouched (after `maxReceiveCount`
+//! it reaches the dead-letter queue intact). Otherwise the item is claimed first (a stored
+//! outcome acknowledges the message with no model call and no write; another live delivery
+//! makes this one retry later). An invalid request is stored `failed`. A valid one waits for
+//! a permit, starts only if the time left covers a record's expected duration, and its outcome
+//! is stored `succeeded`, or `failed` when it can never succeed; a passing failure
+//! (throttling, timeout, outage, store trouble) releases the claim and is reported for retry.
+
+use super::api::expires_at;
+use super::limiter::AdaptiveGate;
+use super::message::{now_ms, BatchMessage};
+use super::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
+use crate::deadline::Deadline;
+use crate::error::ServiceError;
+use crate::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
+use crate::metrics::MetricsRecorder;
+use crate::request::RecipeRequest;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How long a lease outlives the invocation's deadline: the invocation can no longer write
+/// after its deadline, and by then the message is not visible again yet (the visibility
+/// timeout is longer than the function timeout), so a crashed holder never blocks for long.
+pub const LEASE_SLACK: Duration = Duration::from_secs(30);
+
+/// What became of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Succeeded,
+    /// Stored `failed`: it can never succeed.
+    Failed,
+    /// Its outcome was stored by an earlier delivery.
+    AlreadyDone,
+    /// Reported in `batchItemFailures`.
+    Retry(RetryReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryReason {
+    Unparseable,
+    Busy,
+    NoTimeLeft,
+    Throttled,
+    Transient,
+    Store,
+}
+
+/// Tallies of one batch, logged at the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub succeeded: u32,
+    pub failed: u32,
+    pub already_done: u32,
+    pub retried: u32,
+    pub throttled: u32,
+}
+
+/// What processing needs, borrowed from the app.
+#[derive(Clone, Copy)]
+pub struct Dispatcher<'a> {
+    pub service: &'a RecipeService,
+    pub store: &'a dyn ResultStore,
+    pub gate: &'a AdaptiveGate,
+    pub metrics: &'a MetricsRecorder,
+    pub deadline: Deadline,
+    pub ttl_days: u32,
+}
+
+impl std::fmt::Debug for Dispatcher<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("gate", &self.gate.snapshot())
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher<'_> {
+    /// Processes every record; the response lists exactly the messages to retry.
+    pub async fn run(&self, records: &[SqsMessage]) -> (SqsBatchResponse, BatchSummary) {
+        let mut work: FuturesUnordered<_> = records
+            .iter()
+            .map(|record| async move { (record, self.process(record).await) })
+            .collect();
+        let mut response = SqsBatchResponse::default();
+        let mut summary = BatchSummary::default();
+        while let Some((record, outcome)) = work.next().await {
+            match outcome {
+                RecordOutcome::Succeeded => summary.succeeded += 1,
+                RecordOutcome::Failed => summary.failed += 1,
+                RecordOutcome::AlreadyDone => summary.already_done += 1,
+                RecordOutcome::Retry(reason) => {
+                    summary.retried += 1;
+                    if reason == RetryReason::Throttled {
+                        summary.throttled += 1;
+                    }
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = record.message_id.clone().unwrap_or_default();
+                    response.batch_item_failures.push(failure);
+                }
+            }
+        }
+        (response, summary)
+    }
+
+    /// One record, start to end; never panics, never loses the message.
+    pub async fn process(&self, record: &SqsMessage) -> RecordOutcome {
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .map(String::as_str)
+            .unwrap_or("?");
+        let message = match BatchMessage::parse(record.body.as_deref()) {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(message_id, receive_count, error = %err, "unparseable batch message; retried until the dead-letter queue takes it");
+                return RecordOutcome::Retry(RetryReason::Unparseable);
+            }
+        };
+        let key = ResultKey {
+            job_id: message.job_id.clone(),
+            request_id: message.request_id.clone(),
+        };
+        let span = tracing::info_span!("record", job_id = %key.job_id, request_id = %key.request_id, message_id, receive_count);
+        let _entered = span.enter();
+        let owner = format!("{message_id}/{}", uuid::Uuid::new_v4().simple());
+        let now = now_ms();
+        let lease = Lease {
+            owner: owner.clone(),
+            until_ms: now + self.deadline.remaining().as_millis() as u64 + LEASE_SLACK.as_millis() as u64,
+            expires_at: expires_at(now, self.ttl_days),
+        };
+        match self.store.claim(&key, &lease, now).await {
+            Ok(Claim::Claimed { attempts }) => tracing::debug!(attempts, "claimed"),
+            Ok(Claim::Done(status)) => {
+                tracing::info!(status = status.as_str(), "outcome already stored; acknowledged without a model call");
+                return RecordOutcome::AlreadyDone;
+            }
+            Ok(Claim::Busy) => {
+                tracing::info!("another delivery is working on this request; retried later");
+                return RecordOutcome::Retry(RetryReason::Busy);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "claim failed; retried later");
+                return RecordOutcome::Retry(RetryReason::Store);
+            }
+        }
+        let request = match RecipeRequest::from_value(message.request) {
+            Ok(request) => request,
+            Err(err) => return self.finish(&key, &owner, Err(err)).await,
+        };
+
+        let permit = self.gate.acquire().await;
+        let needed = self.gate.required_budget(MIN_ATTEMPT_BUDGET);
+        let margin = self.service.config().deadline_margin;
+        if self.deadline.budget(margin).is_none_or(|left| left < needed) {
+            drop(permit);
+            tracing::info!(needed_ms = needed.as_millis() as u64, "not started: the deadline cannot cover it");
+            self.release(&key, &owner, &ServiceError::DeadlineExceeded { attempts: 0 }).await;
+            return RecordOutcome::Retry(RetryReason::NoTimeLeft);
+        }
+        let started = Instant::now();
+        let generated = self.service.generate(&request, self.deadline, self.metrics).await;
+        match &generated {
+            Ok(_) => permit.succeeded(started.elapsed()),
+            Err(ServiceError::Throttled { .. }) => permit.throttled(),
+            Err(_) => drop(permit),
+        }
+        let generated = generated.and_then(|response| {
+            serde_json::to_value(response).map_err(|e| ServiceError::Internal(e.to_string()))
+        });
+        self.finish(&key, &owner, generated).await
+    }
+
+    async fn finish(&self, key: &ResultKey, owner: &str, generated: Result<Value, ServiceError>) -> RecordOutcome {
+        let outcome = match generated {
+            Ok(response) => FinalOutcome::Succeeded(response),
+            Err(err) if err.is_transient() => {
+                tracing::warn!(code = err.code(), error = %err, "passing failure; retried later");
+                self.release(key, owner, &err).await;
+                let reason = match err {
+                    ServiceError::Throttled { .. } => RetryReason::Throttled,
+                    ServiceError::DeadlineExceeded { .. } => RetryReason::NoTimeLeft,
+                    _ => RetryReason::Transient,
+                };
+                return RecordOutcome::Retry(reason);
+            }
+            Err(err) => {
+                tracing::info!(code = err.code(), error = %err, "request can never succeed; stored as failed");
+                FinalOutcome::Failed(error_value(&err))
+            }
+        };
+        let now = now_ms();
+        match self
+            .store
+            .complete(key, owner, &outcome, expires_at(now, self.ttl_days), now)
+            .await
+        {
+            Ok(true) => match outcome {
+                FinalOutcome::Succeeded(_) => RecordOutcome::Succeeded,
+                FinalOutcome::Failed(_) => RecordOutcome::Failed,
+            },
+            Ok(false) => {
+                // The lease ran out and another delivery took over; its outcome stands.
+                tracing::warn!("lease lost before the outcome was written; retried to confirm");
+                RecordOutcome::Retry(RetryReason::Busy)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "outcome not stored; retried later");
+                RecordOutcome::Retry(RetryReason::Store)
+            }
+        }
+    }
+
+    async fn release(&self, key: &ResultKey, owner: &str, err: &ServiceError) {
+        if let Err(store_err) = self.store.release(key, owner, &error_value(err), now_ms()).await {
+            // The lease then simply expires on its own.
+            tracing::warn!(error = %store_err, "claim not released");
+        }
+    }
+}
+
+/// The contract's error object (`{"code", "message", "details"}`).
+fn error_value(err: &ServiceError) -> Value {
+    serde_json::to_value(err.to_body().error).unwrap_or(Value::Null)
+}

@@ -1,0 +1,377 @@
+//! How many records of a batch may call the model at once: an AIMD limit (additive increase
+//! on success, multiplicative decrease on throttling) and the gate whose permits follow it.
+//!
+//! Written here rather than taken from a crate: the concurrency-limit crates on crates.io are
+//! either tower layers (which would have to wrap the SDK client, built elsewhere) or
+//! unmaintained; what is needed is a few lines of pure arithmetic plus a permit counter, both
+//! testable without a clock. The gate lives in the app, so a warm container keeps the limit it
+//! learned across invocations.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The AIMD parameters. `min == max` gives a fixed concurrency (used by the benchmark).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AimdConfig {
+    pub initial: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Added per window: each success adds `increase / limit`, so a window of `limit`
+    /// successes raises the limit by `increase` (TCP congestion avoidance).
+    pub increase: f64,
+    /// The limit is multiplied by this on a throttle (0 < backoff < 1).
+    pub backoff: f64,
+}
+
+impl Default for AimdConfig {
+    fn default() -> Self {
+        AimdConfig {
+            initial: 10.0,
+            min: 1.0,
+            max: 100.0,
+            increase: 4.0,
+            backoff: 0.7,
+        }
+    }
+}
+
+impl AimdConfig {
+    /// A limit that never moves.
+    pub fn fixed(concurrency: usize) -> AimdConfig {
+        let n = concurrency.max(1) as f64;
+        AimdConfig {
+            initial: n,
+            min: n,
+            max: n,
+            ..AimdConfig::default()
+        }
+    }
+}
+
+/// The limit itself: pure arithmetic, no time, no I/O.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AimdLimit {
+    config: AimdConfig,
+    limit: f64,
+    /// Counts decreases; work started before the last decrease cannot cause another one, so a
+    /// burst of throttles from one overshoot shrinks the limit once, not once per request.
+    epoch: u64,
+}
+
+impl AimdLimit {
+    pub fn new(config: AimdConfig) -> AimdLimit {
+        let min = config.min.max(1.0);
+        let max = config.max.max(min);
+        let config = AimdConfig { min, max, ..config };
+        AimdLimit {
+            limit: config.initial.clamp(min, max),
+            config,
+            epoch: 0,
+        }
+    }
+
+    /// Whole permits currently allowed (at least one).
+    pub fn permits(&self) -> usize {
+        (self.limit.floor() as usize).max(1)
+    }
+
+    pub fn value(&self) -> f64 {
+        self.limit
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    pub fn on_success(&mut self) {
+        self.limit = (self.limit + self.config.increase / self.limit).min(self.config.max);
+    }
+
+    /// A throttle from work started in `started_epoch`; returns whether the limit decreased.
+    pub fn on_throttle(&mut self, started_epoch: u64) -> bool {
+        if started_epoch != self.epoch {
+            return false;
+        }
+        self.limit = (self.limit * self.config.backoff).max(self.config.min);
+        self.epoch += 1;
+        true
+    }
+}
+
+/// A running estimate of how long one record's model work takes, so that no record is started
+/// when the time left cannot cover it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationEstimate {
+    mean_secs: Option<f64>,
+}
+
+impl DurationEstimate {
+    const WEIGHT: f64 = 0.2;
+    /// Head room over the mean: a record slower than the mean must still fit.
+    const HEADROOM: f64 = 1.5;
+
+    pub fn new() -> DurationEstimate {
+        DurationEstimate { mean_secs: None }
+    }
+
+    pub fn observe(&mut self, took: Duration) {
+        let secs = took.as_secs_f64();
+        self.mean_secs = Some(match self.mean_secs {
+            None => secs,
+            Some(mean) => mean + Self::WEIGHT * (secs - mean),
+        });
+    }
+
+    /// The time a record needs before it may start: `floor` until something was observed.
+    pub fn required(&self, floor: Duration) -> Duration {
+        match self.mean_secs {
+            None => floor,
+            Some(mean) => Duration::from_secs_f64(mean * Self::HEADROOM).max(floor),
+        }
+    }
+}
+
+impl Default for DurationEstimate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug)]
+struct GateState {
+    limit: AimdLimit,
+    in_flight: usize,
+    estimate: DurationEstimate,
+    throttles: u64,
+}
+
+/// Permits that follow the AIMD limit. Waiters are woken whenever a permit is returned.
+#[derive(Debug)]
+pub struct AdaptiveGate {
+    state: Mutex<GateState>,
+    changed: Notify,
+}
+
+/// What the gate has learned, for logs and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GateSnapshot {
+    pub limit: f64,
+    pub in_flight: usize,
+    pub throttles: u64,
+}
+
+impl AdaptiveGate {
+    pub fn new(config: AimdConfig) -> AdaptiveGate {
+        AdaptiveGate {
+            state: Mutex::new(GateState {
+                limit: AimdLimit::new(config),
+                in_flight: 0,
+                estimate: DurationEstimate::new(),
+                throttles: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, GateState> {
+        // Plain counters stay usable after a panic elsewhere.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for a permit.
+    pub async fn acquire(&self) -> Permit<'_> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a release between the check and the wait is seen.
+            notified.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.in_flight < state.limit.permits() {
+                    state.in_flight += 1;
+                    return Permit {
+                        gate: self,
+                        epoch: state.limit.epoch(),
+                        done: false,
+                    };
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Time a record needs before it may start.
+    pub fn required_budget(&self, floor: Duration) -> Duration {
+        self.state().estimate.required(floor)
+    }
+
+    pub fn snapshot(&self) -> GateSnapshot {
+        let state = self.state();
+        GateSnapshot {
+            limit: state.limit.value(),
+            in_flight: state.in_flight,
+            throttles: state.throttles,
+        }
+    }
+
+    fn finish(&self, epoch: u64, signal: Signal) {
+        {
+            let mut state = self.state();
+            state.in_flight = state.in_flight.saturating_sub(1);
+            match signal {
+                Signal::Success(took) => {
+                    state.limit.on_success();
+                    state.estimate.observe(took);
+                }
+                Signal::Throttled => {
+                    state.throttles += 1;
+                    if state.limit.on_throttle(epoch) {
+                        tracing::info!(limit = state.limit.value(), "throttled: concurrency limit lowered");
+                    }
+                }
+                Signal::Neutral => {}
+            }
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+enum Signal {
+    Success(Duration),
+    Throttled,
+    Neutral,
+}
+
+/// One record's right to call the model; returned with what happened (or on drop, neutrally).
+#[derive(Debug)]
+pub struct Permit<'a> {
+    gate: &'a AdaptiveGate,
+    epoch: u64,
+    done: bool,
+}
+
+impl Permit<'_> {
+    pub fn succeeded(mut self, took: Duration) {
+        self.done = true;
+        self.gate.finish(self.epoch, Signal::Success(took));
+    }
+
+    pub fn throttled(mut self) {
+        self.done = true;
+        self.gate.finish(self.epoch, Signal::Throttled);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.gate.finish(self.epoch, Signal::Neutral);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn config() -> AimdConfig {
+        AimdConfig { initial: 10.0, min: 1.0, max: 20.0, increase: 1.0, backoff: 0.5 }
+    }
+
+    #[test]
+    fn a_window_of_successes_adds_the_increase() {
+        let mut limit = AimdLimit::new(config());
+        for _ in 0..10 {
+            limit.on_success();
+        }
+        assert!((limit.value() - 11.0).abs() < 0.1, "{}", limit.value());
+        assert_eq!(limit.permits(), 11);
+    }
+
+    #[test]
+    fn the_limit_never_passes_its_bounds() {
+        let mut limit = AimdLimit::new(config());
+        for _ in 0..10_000 {
+            limit.on_success();
+        }
+        assert_eq!(limit.value(), 20.0);
+        for _ in 0..100 {
+            let epoch = limit.epoch();
+            limit.on_throttle(epoch);
+        }
+        assert_eq!(limit.value(), 1.0);
+        assert_eq!(limit.permits(), 1);
+    }
+
+    #[test]
+    fn throttles_from_one_overshoot_decrease_once() {
+        let mut limit = AimdLimit::new(config());
+        let started = limit.epoch();
+        assert!(limit.on_throttle(started));
+        assert!(!limit.on_throttle(started));
+        assert!(!limit.on_throttle(started));
+        assert_eq!(limit.value(), 5.0);
+        assert!(limit.on_throttle(limit.epoch()));
+        assert_eq!(limit.value(), 2.5);
+    }
+
+    #[test]
+    fn a_fixed_config_never_moves() {
+        let mut limit = AimdLimit::new(AimdConfig::fixed(7));
+        limit.on_success();
+        limit.on_throttle(limit.epoch());
+        assert_eq!(limit.permits(), 7);
+    }
+
+    #[test]
+    fn the_estimate_starts_at_the_floor_and_follows_observations() {
+        let mut estimate = DurationEstimate::new();
+        let floor = Duration::from_millis(500);
+        assert_eq!(estimate.required(floor), floor);
+        estimate.observe(Duration::from_secs(2));
+        assert_eq!(estimate.required(floor), Duration::from_secs(3));
+        estimate.observe(Duration::from_millis(10));
+        let after = estimate.required(floor);
+        assert!(after < Duration::from_secs(3) && after > floor, "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn the_gate_never_lets_more_than_the_limit_through() {
+        let gate = Arc::new(AdaptiveGate::new(AimdConfig::fixed(3)));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire().await;
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                permit.succeeded(Duration::from_millis(5));
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+        assert_eq!(gate.snapshot().in_flight, 0);
+    }
+
+    #[tokio::test]
+    async fn throttles_shrink_the_gate_and_dropped_permits_are_returned() {
+        let gate = AdaptiveGate::new(config());
+        let permits: Vec<_> = futures::future::join_all((0..10).map(|_| gate.acquire())).await;
+        assert_eq!(gate.snapshot().in_flight, 10);
+        let mut permits = permits.into_iter();
+        permits.next().unwrap().throttled();
+        permits.next().unwrap().throttled();
+        drop(permits);
+        let snapshot = gate.snapshot();
+        assert_eq!((snapshot.limit, snapshot.in_flight, snapshot.throttles), (5.0, 0, 2));
+    }
+}

@@ -1,0 +1,194 @@
+//! The pure halves of prompt grounding: the retrieval query built from a request, the
+//! admissibility of a food for that request (never offer an allergen or a food the diet
+//! excludes), and the facts block rendered into the prompt.
+
+use crate::domain::{Language, Recipe, RecipeIngredient, Target};
+use crate::nutrition::{analyze, Food, FoodTable};
+use crate::request::RecipeRequest;
+use crate::rules::{self, Rule};
+
+/// The query is short by design; the cap only guards against a pathological request.
+pub const MAX_QUERY_CHARS: usize = 2_000;
+
+/// What the diet target means in food terms, in both languages: the table's embedding texts
+/// are Korean with English names, so either language of a query reaches them.
+fn target_phrase(target: Target) -> &'static str {
+    match target {
+        Target::Keto => "키토 고지방 저탄수화물 식품 (ketogenic: high fat, very low carbohydrate)",
+        Target::LowCarb => "저탄수화물 채소와 단백질 식품 (low-carb: vegetables and protein)",
+        Target::Diabetic => "당뇨 식단: 통곡물, 채소, 단백질, 저당 (diabetic: whole grains, vegetables, protein, low sugar)",
+        Target::LowSodium => "저염 식단: 신선한 채소, 향신채 (low-sodium: fresh vegetables, herbs, no salt)",
+        Target::HighProtein => "고단백 식품: 살코기, 생선, 달걀, 두부 (high-protein: lean meat, fish, eggs, tofu)",
+        Target::Vegetarian => "채식: 채소, 콩, 두부, 달걀, 유제품 (vegetarian: vegetables, legumes, tofu, eggs, dairy)",
+        Target::Vegan => "비건: 채소, 콩, 두부, 곡물 (vegan: vegetables, legumes, tofu, grains)",
+        Target::WeightLoss => "체중 감량: 저칼로리 채소와 살코기 (weight loss: low-calorie vegetables, lean protein)",
+        Target::Balanced => "균형 식단: 곡물, 채소, 단백질 (balanced: grains, vegetables, protein)",
+    }
+}
+
+/// The retrieval query: the target in food terms, the ingredients on hand and the health
+/// conditions. Allergies are left out on purpose: they would pull the very foods to avoid.
+pub fn query_text(request: &RecipeRequest) -> String {
+    let mut query = target_phrase(request.target).to_owned();
+    if !request.ingredients_on_hand.is_empty() {
+        query.push_str(". 보유 재료 (ingredients on hand): ");
+        query.push_str(&request.ingredients_on_hand.join(", "));
+    }
+    if !request.profile.health_conditions.is_empty() {
+        query.push_str(". 건강 상태 (health conditions): ");
+        query.push_str(&request.profile.health_conditions.join(", "));
+    }
+    if query.chars().count() > MAX_QUERY_CHARS {
+        query = query.chars().take(MAX_QUERY_CHARS).collect();
+    }
+    query
+}
+
+/// Whether `food` may be suggested for `request`: a recipe made of it alone would pass every
+/// allergen check and every exclusion (vegan, vegetarian, gluten ...) of the request. The
+/// verifier's own rules decide, so the facts never contradict the checks.
+pub fn admissible(food: &Food, table: &FoodTable, request: &RecipeRequest) -> bool {
+    let plan = rules::plan(request.target, &request.profile);
+    let exclusions: Vec<String> = plan
+        .rules
+        .iter()
+        .filter(|planned| matches!(planned.rule, Rule::Exclude(_)))
+        .map(|planned| planned.rule.name())
+        .collect();
+    if exclusions.is_empty() && request.profile.allergies.is_empty() {
+        return true;
+    }
+    let recipe = Recipe {
+        recipe_name: food.name_ko.clone(),
+        description: String::new(),
+        cooking_time: 0,
+        difficulty: String::new(),
+        servings: 1,
+        ingredients: vec![RecipeIngredient { name: food.name_ko.clone(), amount: "100".to_owned(), unit: "g".to_owned() }],
+        instructions: Vec::new(),
+        nutrition_tips: String::new(),
+        keto_notes: None,
+    };
+    let nutrition = analyze(&recipe, table);
+    let facts = |id: &str| table.find_by_id(id).map(|f| f.per_100g);
+    let evaluation = rules::evaluate(request.target, &request.profile, &recipe, &nutrition, &facts);
+    evaluation
+        .checks
+        .iter()
+        .filter(|check| check.rule.starts_with("allergen:") || exclusions.contains(&check.rule))
+        .all(|check| check.passed)
+}
+
+/// The id as a reader can trace it: `NDB 10005` for SR28 rows, `MFDS 김` for Korean staples.
+fn source_label(id: &str) -> String {
+    match id.strip_prefix("MFDS:") {
+        Some(name) => format!("MFDS {name}"),
+        None => format!("NDB {id}"),
+    }
+}
+
+/// `53.01` → `53`, `9.34` → `9.3`, `0.04` → `0`.
+fn figure(value: f64) -> String {
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
+/// The facts block for the prompt; empty when there is nothing to say.
+pub fn facts_block(foods: &[&Food], language: Language) -> String {
+    if foods.is_empty() {
+        return String::new();
+    }
+    let mut block = match language {
+        Language::Ko => "검증된 식품 영양 정보 (이 서비스의 식품표, 100 g당). 재료를 고르고 양을 정할 때 이 수치를 기준으로 하세요:\n".to_owned(),
+        Language::En => "Verified food facts (this service's food table, per 100 g). Use these figures when choosing ingredients and amounts:\n".to_owned(),
+    };
+    for food in foods {
+        let n = &food.per_100g;
+        let line = match language {
+            Language::Ko => format!(
+                "- {} ({}) [{}]: {} kcal, 단백질 {} g, 지방 {} g, 탄수화물 {} g, 식이섬유 {} g, 나트륨 {} mg\n",
+                food.name_ko,
+                food.name_en,
+                source_label(&food.id),
+                figure(n.kcal),
+                figure(n.protein_g),
+                figure(n.fat_g),
+                figure(n.carbs_g),
+                figure(n.fiber_g),
+                figure(n.sodium_mg),
+            ),
+            Language::En => format!(
+                "- {} ({}) [{}]: {} kcal, protein {} g, fat {} g, carbohydrate {} g, fibre {} g, sodium {} mg\n",
+                food.name_en,
+                food.name_ko,
+                source_label(&food.id),
+                figure(n.kcal),
+                figure(n.protein_g),
+                figure(n.fat_g),
+                figure(n.carbs_g),
+                figure(n.fiber_g),
+                figure(n.sodium_mg),
+            ),
+        };
+        block.push_str(&line);
+    }
+    block
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: serde_json::Value) -> RecipeRequest {
+        RecipeRequest::from_json(body.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_query_names_target_ingredients_and_conditions_but_not_allergies() {
+        let r = request(serde_json::json!({"target": "keto", "ingredientsOnHand": ["돼지고기", "양배추"],
+            "profile": {"healthConditions": ["고혈압"], "allergies": ["땅콩"]}}));
+        let q = query_text(&r);
+        for part in ["키토", "ketogenic", "돼지고기, 양배추", "고혈압"] {
+            assert!(q.contains(part), "{q}");
+        }
+        assert!(!q.contains("땅콩"), "{q}");
+        let bare = query_text(&request(serde_json::json!({"target": "vegan"})));
+        assert!(bare.starts_with("비건") && !bare.contains("보유 재료"), "{bare}");
+    }
+
+    #[test]
+    fn facts_carry_the_table_figures_in_the_request_language() {
+        let table = FoodTable::embedded();
+        let belly = table.find_by_id("10005").unwrap();
+        let laver = table.foods().iter().find(|f| f.id.starts_with("MFDS:")).unwrap();
+        let ko = facts_block(&[belly, laver], Language::Ko);
+        assert!(ko.starts_with("검증된 식품 영양 정보"), "{ko}");
+        assert!(ko.contains(&format!("- 삼겹살 (pork belly) [NDB 10005]: 518 kcal, 단백질 {} g, 지방 53 g", figure(belly.per_100g.protein_g))), "{ko}");
+        assert!(ko.contains(&format!("[MFDS {}]", laver.id.trim_start_matches("MFDS:"))), "{ko}");
+        let en = facts_block(&[belly], Language::En);
+        assert!(en.contains("- pork belly (삼겹살) [NDB 10005]: 518 kcal, protein") && en.contains("sodium"), "{en}");
+        assert_eq!(facts_block(&[], Language::Ko), "");
+    }
+
+    #[test]
+    fn figures_are_rounded_to_one_decimal() {
+        assert_eq!((figure(53.01), figure(9.34), figure(0.04), figure(518.0)), ("53".into(), "9.3".into(), "0".into(), "518".into()));
+    }
+
+    #[test]
+    fn allergens_and_excluded_foods_are_not_offered() {
+        let table = FoodTable::embedded();
+        let belly = table.find_by_id("10005").unwrap();
+        let peanut = table.foods().iter().find(|f| f.name_ko == "땅콩").unwrap();
+        let keto = request(serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩"]}}));
+        assert!(admissible(belly, table, &keto));
+        assert!(!admissible(peanut, table, &keto));
+        let vegan = request(serde_json::json!({"target": "vegan"}));
+        assert!(!admissible(belly, table, &vegan));
+        assert!(admissible(peanut, table, &vegan));
+    }
+}

@@ -1,0 +1,86 @@
+//! Exact nearest-neighbour search over the nutrition index: cosine similarity of unit
+//! vectors (a dot product), top k by a bounded selection. Some hundred rows of a few hundred
+//! dimensions take tens of microseconds, so no approximate index is warranted.
+
+use std::cmp::Ordering;
+
+/// One neighbour: the index row and its cosine similarity to the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbour {
+    pub row: usize,
+    pub similarity: f32,
+}
+
+/// The `k` rows of `vectors` (row-major, `dimensions` wide, unit length) most similar to the
+/// unit vector `query`, best first; ties go to the lower row. A query of the wrong length
+/// matches nothing.
+pub fn top_k(vectors: &[f32], dimensions: usize, query: &[f32], k: usize) -> Vec<Neighbour> {
+    if dimensions == 0 || query.len() != dimensions || k == 0 {
+        return Vec::new();
+    }
+    let mut scored: Vec<Neighbour> = vectors
+        .chunks_exact(dimensions)
+        .enumerate()
+        .map(|(row, v)| Neighbour { row, similarity: dot(v, query) })
+        .filter(|n| n.similarity.is_finite())
+        .collect();
+    let better = |a: &Neighbour, b: &Neighbour| {
+        b.similarity.partial_cmp(&a.similarity).unwrap_or(Ordering::Equal).then(a.row.cmp(&b.row))
+    };
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k - 1, better);
+        scored.truncate(k);
+    }
+    scored.sort_by(better);
+    scored
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        crate::retrieval::index::unit_vector(v).unwrap()
+    }
+
+    #[test]
+    fn known_neighbours_come_first() {
+        let rows = [unit(&[1.0, 0.0, 0.0]), unit(&[0.9, 0.1, 0.0]), unit(&[0.0, 1.0, 0.0]), unit(&[-1.0, 0.0, 0.0])];
+        let flat: Vec<f32> = rows.concat();
+        let hits = top_k(&flat, 3, &unit(&[1.0, 0.05, 0.0]), 2);
+        assert_eq!(hits.iter().map(|n| n.row).collect::<Vec<_>>(), vec![0, 1]);
+        assert!(hits[0].similarity > 0.99 && hits[0].similarity <= 1.0 + 1e-6);
+        let all = top_k(&flat, 3, &unit(&[0.0, 1.0, 0.0]), 10);
+        assert_eq!(all.iter().map(|n| n.row).collect::<Vec<_>>(), vec![2, 1, 0, 3]);
+        assert!(top_k(&flat, 3, &[1.0, 0.0], 2).is_empty());
+        assert!(top_k(&flat, 3, &unit(&[1.0, 0.0, 0.0]), 0).is_empty());
+    }
+
+    #[test]
+    fn ties_go_to_the_lower_row() {
+        let flat = [unit(&[0.0, 1.0]), unit(&[1.0, 0.0]), unit(&[1.0, 0.0])].concat();
+        let hits = top_k(&flat, 2, &unit(&[1.0, 0.0]), 1);
+        assert_eq!(hits[0].row, 1);
+    }
+
+    proptest! {
+        #[test]
+        fn selection_equals_a_full_sort(values in proptest::collection::vec(-1.0f32..1.0, 8..200), k in 1usize..12) {
+            let dims = 4;
+            let rows: Vec<Vec<f32>> = values.chunks_exact(dims).filter_map(crate::retrieval::index::unit_vector).collect();
+            prop_assume!(!rows.is_empty());
+            let flat = rows.concat();
+            let query = rows[0].clone();
+            let hits = top_k(&flat, dims, &query, k);
+            let mut all: Vec<(usize, f32)> = rows.iter().enumerate().map(|(i, r)| (i, dot(r, &query))).collect();
+            all.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
+            let expected: Vec<usize> = all.iter().take(k).map(|(i, _)| *i).collect();
+            prop_assert_eq!(hits.iter().map(|n| n.row).collect::<Vec<_>>(), expected);
+        }
+    }
+}

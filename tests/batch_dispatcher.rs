@@ -1,0 +1,474 @@
+//! batch-dispatcher end to end on loopback: `POST /batches` through the handler, the messages
+//! drained from a moto SQS queue in batches of 10 into the handler as real-shaped SQS events
+//! (deleting what the partial-batch response does not list, as the event source mapping
+//! does), outcomes in a moto DynamoDB table, Claude from the Bedrock emulator, all through
+//! the real AWS SDK. Also: redelivery and concurrent delivery of one message, the deadline
+//! rule, and the HTTP API's errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ai_chef::batch::{AimdConfig, DynamoResultStore, InMemoryStore, ResultStore, SqsJobQueue};
+use ai_chef::config::Config;
+use ai_chef::domain::Target;
+use ai_chef::generate::RecipeService;
+use ai_chef::nutrition::FoodTable;
+use ai_chef::verify::TableVerifier;
+use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
+use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, Queues};
+use ai_chef_tests::*;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use bedrock_emulator::Emulator;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TABLE: &str = "ai-chef-results";
+
+struct Stack {
+    emu: Emulator,
+    _moto: Moto,
+    app: BatchDispatcherApp,
+    sqs: aws_sdk_sqs::Client,
+    dynamo: aws_sdk_dynamodb::Client,
+    queues: Queues,
+}
+
+async fn stack(faults: Option<&str>, config: Config) -> Stack {
+    let emu = emulator(faults).await;
+    let moto = Moto::start();
+    let aws = sdk_config(&moto.endpoint(), 3).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    create_results_table(&dynamo, TABLE).await;
+    // A short visibility timeout so that retried messages reappear within the test.
+    let queues = create_queues(&sqs, "ai-chef", 1, 3).await;
+    let foundation = foundation(&emu.endpoint(), config).await;
+    let app = BatchDispatcherApp::new(
+        recipe_service(&foundation),
+        Arc::new(CapturingSink::default()),
+        Arc::new(DynamoResultStore::new(dynamo.clone(), TABLE)),
+        Arc::new(SqsJobQueue::new(sqs.clone(), &queues.jobs_url)),
+    );
+    Stack { emu, _moto: moto, app, sqs, dynamo, queues }
+}
+
+/// The recipe service with the food-table verifier and no prompt facts: these tests are about
+/// batching, so retrieval (and its embedding calls) stays out of the model-call counts.
+fn recipe_service(foundation: &ai_chef::app::Foundation) -> RecipeService {
+    let verifier = TableVerifier::new(FoodTable::load_embedded().unwrap(), None);
+    RecipeService::new(foundation.config.clone(), foundation.bedrock(), Arc::new(verifier), None)
+}
+
+/// Requests the emulator answers with a compliant recipe at the first attempt.
+fn requests(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let language = if (i / Target::ALL.len()) % 2 == 0 { "ko" } else { "en" };
+            json!({"target": Target::ALL[i % Target::ALL.len()].as_str(), "language": language})
+        })
+        .collect()
+}
+
+async fn http(app: &BatchDispatcherApp, event: Value) -> (u16, Value) {
+    let response = handle(app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    http_parts(&response)
+}
+
+async fn post_batch(app: &BatchDispatcherApp, body: &Value) -> (u16, Value) {
+    http(app, http_event_with_body("apigw-post-batches.json", &body.to_string())).await
+}
+
+async fn get_batch(app: &BatchDispatcherApp, job_id: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let mut event = load_event("apigw-get-batch.json");
+    event["rawPath"] = json!(format!("/batches/{job_id}"));
+    event["requestContext"]["http"]["path"] = json!(format!("/batches/{job_id}"));
+    event["pathParameters"] = json!({"jobId": job_id});
+    let params: serde_json::Map<String, Value> = query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    event["queryStringParameters"] = Value::Object(params);
+    event["rawQueryString"] = json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+    http(app, event).await
+}
+
+/// What the drain saw.
+#[derive(Debug, Default)]
+struct Drained {
+    invocations: u32,
+    deliveries: u32,
+    retried: u32,
+    /// Message body → times delivered.
+    per_body: BTreeMap<String, u32>,
+}
+
+/// Plays the SQS event source mapping: receive up to 10, invoke, delete what succeeded.
+async fn drain(stack: &Stack, limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Drained {
+    let started = Instant::now();
+    let mut drained = Drained::default();
+    loop {
+        assert!(started.elapsed() < limit, "queue not drained within {limit:?}: {drained:?}");
+        let received = stack
+            .sqs
+            .receive_message()
+            .queue_url(&stack.queues.jobs_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            if done().await {
+                return drained;
+            }
+            continue;
+        }
+        let event = sqs_event(&messages, &stack.queues.jobs_arn);
+        let t0 = Instant::now();
+        let response = handle(&stack.app, lambda_event(event, Duration::from_secs(60))).await.unwrap();
+        eprintln!("DEBUG invocation of {} took {:?} at {:?}: {}", messages.len(), t0.elapsed(), started.elapsed(), response);
+        drained.invocations += 1;
+        drained.deliveries += messages.len() as u32;
+        let retry: HashSet<String> = response["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+            .collect();
+        drained.retried += retry.len() as u32;
+        let mut deletes = Vec::new();
+        for (i, message) in messages.iter().enumerate() {
+            let id = message.message_id().unwrap().to_owned();
+            *drained.per_body.entry(message.body().unwrap().to_owned()).or_default() += 1;
+            if !retry.contains(&id) {
+                deletes.push(
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(format!("d{i}"))
+                        .receipt_handle(message.receipt_handle().unwrap())
+                        .build()
+                        .unwrap(),
+                );
+            }
+        }
+        if !deletes.is_empty() {
+            stack
+                .sqs
+                .delete_message_batch()
+                .queue_url(&stack.queues.jobs_url)
+                .set_entries(Some(deletes))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn raw_item(stack: &Stack, job_id: &str, request_id: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    stack
+        .dynamo
+        .get_item()
+        .table_name(TABLE)
+        .key("jobId", AttributeValue::S(job_id.into()))
+        .key("requestId", AttributeValue::S(request_id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+/// Every result of a job, following `nextToken` through pages of `limit`.
+async fn all_results(app: &BatchDispatcherApp, job_id: &str, limit: &str) -> (Value, Vec<Value>, u32) {
+    let mut token: Option<String> = None;
+    let mut results = Vec::new();
+    let mut pages = 0;
+    let mut counts = Value::Null;
+    loop {
+        let mut query = vec![("limit", limit)];
+        if let Some(t) = token.as_deref() {
+            query.push(("nextToken", t));
+        }
+        let (status, body) = get_batch(app, job_id, &query).await;
+        assert_eq!(status, 200, "{body:#}");
+        pages += 1;
+        counts = body["counts"].clone();
+        results.extend(body["results"].as_array().unwrap().iter().cloned());
+        match body["nextToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return (counts, results, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn fifty_requests_under_throttling_are_each_stored_succeeded_exactly_once() {
+    // One SDK attempt per call: every throttle reaches the handler, so the queue's redelivery
+    // (not only the SDK's retry) is exercised.
+    let config = Config { bedrock_max_attempts: 1, ..test_config() };
+    let stack = stack(Some(r#"{"errors": {"error": "ThrottlingException", "rate": 0.3, "seed": 7}}"#), config).await;
+
+    let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(50)})).await;
+    assert_eq!(status, 202, "{accepted:#}");
+    assert_eq!(accepted["accepted"], 50);
+    let job_id = accepted["jobId"].as_str().unwrap().to_owned();
+
+    // A poison body and an invalid request, sent by a producer that bypassed the API.
+    let poison = "{\"jobId\": \"job-poison\", \"requestId\": ";
+    let invalid = json!({"jobId": "job-direct", "requestId": "bad-1", "request": {"target": "paleo"}}).to_string();
+    for body in [poison, invalid.as_str()] {
+        stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(body).send().await.unwrap();
+    }
+
+    let (_, before) = get_batch(&stack.app, &job_id, &[]).await;
+    assert_eq!(before["counts"]["total"], 50);
+
+    let drained = drain(&stack, Duration::from_secs(120), async || {
+        let (_, body) = get_batch(&stack.app, &job_id, &[("limit", "1")]).await;
+        let dlq = stack
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&stack.queues.dlq_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let in_dlq = dlq.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages] != "0";
+        body["counts"]["succeeded"] == 50 && in_dlq
+    })
+    .await;
+    println!("{drained:?}");
+    assert!(drained.retried > 0, "30 % throttling must have caused retries: {drained:?}");
+
+    let stats = stack.emu.stats();
+    assert_eq!(stats.claude.successes, 50, "one successful model call per request: {stats:?}");
+    assert!(stats.errors.get("ThrottlingException").copied().unwrap_or(0) > 0);
+
+    let (counts, results, pages) = all_results(&stack.app, &job_id, "20").await;
+    assert_eq!(counts, json!({"succeeded": 50, "failed": 0, "pending": 0, "total": 50}));
+    assert_eq!(pages, 3);
+    let ids: HashSet<&str> = results.iter().map(|r| r["requestId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 50, "every request once");
+    for result in &results {
+        assert_eq!(result["status"], "succeeded", "{result:#}");
+        assert!(result["result"]["recipe"]["recipeName"].is_string());
+        assert!(result["result"]["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true));
+        assert!(result.get("error").is_none());
+    }
+
+    // The invalid request is stored failed and was never reported for retry.
+    let (status, direct) = get_batch(&stack.app, "job-direct", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(direct["counts"], json!({"succeeded": 0, "failed": 1, "pending": 0, "total": 1}));
+    assert_eq!(direct["results"][0]["error"]["code"], "invalid_request");
+    assert_eq!(direct["results"][0]["attempts"], 1);
+    assert_eq!(drained.per_body[&invalid], 1, "the invalid request is not retried");
+    assert_eq!(drained.per_body[poison], 3, "the poison message is retried up to maxReceiveCount");
+
+    // The poison message is in the dead-letter queue, byte for byte.
+    let dead = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.dlq_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].body(), Some(poison));
+    let queued = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.jobs_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    assert!(queued.messages.unwrap_or_default().is_empty(), "nothing left on the jobs queue");
+}
+
+#[tokio::test]
+async fn a_redelivered_message_whose_outcome_is_stored_calls_no_model_and_writes_nothing() {
+    let stack = stack(None, test_config()).await;
+    let body = json!({"jobId": "job-redeliver", "requestId": "r000", "request": requests(1)[0]}).to_string();
+    stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(&body).send().await.unwrap();
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.jobs_url)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    let event = sqs_event(&received, &stack.queues.jobs_arn);
+
+    let first = handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))).await.unwrap();
+    assert_eq!(first, json!({"batchItemFailures": []}));
+    assert_eq!(stack.emu.stats().claude.calls, 1);
+    let stored = raw_item(&stack, "job-redeliver", "r000").await.unwrap();
+    assert_eq!(stored["status"].as_s().unwrap(), "succeeded");
+
+    let again = handle(&stack.app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    assert_eq!(stack.emu.stats().total_calls, 1, "no model call for a stored outcome");
+    assert_eq!(raw_item(&stack, "job-redeliver", "r000").await.unwrap(), stored, "nothing written");
+}
+
+#[tokio::test]
+async fn two_concurrent_deliveries_of_one_message_store_one_model_calls_result() {
+    // Slow enough that both deliveries overlap.
+    let stack = stack(Some(r#"{"latencyMs": 500}"#), test_config()).await;
+    let body = json!({"jobId": "job-twice", "requestId": "r000", "request": requests(1)[0]}).to_string();
+    stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(&body).send().await.unwrap();
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.jobs_url)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    let event = sqs_event(&received, &stack.queues.jobs_arn);
+    let message_id = received[0].message_id().unwrap();
+
+    let (a, b) = tokio::join!(
+        handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))),
+        handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))),
+    );
+    let failures: Vec<Value> = [a.unwrap(), b.unwrap()]
+        .iter()
+        .flat_map(|r| r["batchItemFailures"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(failures, vec![json!({"itemIdentifier": message_id})], "the second delivery is retried later");
+    assert_eq!(stack.emu.stats().claude.calls, 1, "one model call");
+    let stored = raw_item(&stack, "job-twice", "r000").await.unwrap();
+    assert_eq!(stored["status"].as_s().unwrap(), "succeeded");
+    assert_eq!(stored["attempts"].as_n().unwrap(), "1");
+    let meta = serde_json::from_str::<Value>(stored["result"].as_s().unwrap()).unwrap()["meta"].clone();
+    assert_eq!(meta["attempts"], 1);
+
+    // The retried delivery comes back and finds the outcome.
+    let later = handle(&stack.app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    assert_eq!(later, json!({"batchItemFailures": []}));
+    assert_eq!(stack.emu.stats().claude.calls, 1);
+}
+
+#[tokio::test]
+async fn invalid_submissions_are_400_per_index_and_enqueue_nothing() {
+    let stack = stack(None, test_config()).await;
+    let mut batch = requests(5);
+    batch[3] = json!({"target": "keto", "profile": {"budget": 5}});
+    let (status, body) = post_batch(&stack.app, &json!({"requests": batch})).await;
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert_eq!(body["error"]["details"][0]["field"], "requests[3].profile.budget");
+    let (status, _) = post_batch(&stack.app, &json!({"requests": []})).await;
+    assert_eq!(status, 400);
+    let queued = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.jobs_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(queued.messages.unwrap_or_default().is_empty());
+
+    let (status, body) = get_batch(&stack.app, "job-unknown", &[]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, body) = get_batch(&stack.app, "job-unknown", &[("limit", "1000")]).await;
+    assert_eq!((status, body["error"]["details"][0]["field"].as_str()), (400, Some("limit")));
+    assert_eq!(stack.emu.stats().total_calls, 0);
+}
+
+/// The app with an in-memory store (no network besides the emulator).
+async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
+    let store = Arc::new(InMemoryStore::new());
+    let foundation = foundation(&emu.endpoint(), test_config()).await;
+    let app = BatchDispatcherApp::new(
+        recipe_service(&foundation),
+        Arc::new(CapturingSink::default()),
+        store.clone(),
+        Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), "http://127.0.0.1:9/unused")),
+    )
+    .with_limit(limit);
+    (app, store)
+}
+
+fn synthetic_event(n: usize) -> Value {
+    let mut template = load_event("sqs-batch.json")["Records"][0].clone();
+    let records: Vec<Value> = (0..n)
+        .map(|i| {
+            template["messageId"] = json!(format!("m-{i}"));
+            template["body"] = json!(json!({"jobId": "job-mem", "requestId": format!("r{i:03}"), "request": requests(n)[i]}).to_string());
+            template.clone()
+        })
+        .collect();
+    json!({"Records": records})
+}
+
+#[tokio::test]
+async fn no_record_starts_when_the_deadline_cannot_cover_it_and_none_is_lost() {
+    let emu = emulator(Some(r#"{"latencyMs": 400}"#)).await;
+    let (app, store) = memory_app(&emu, AimdConfig::fixed(1)).await;
+    // One record at a time, 400 ms each: 200 ms margin + 2.2 s leaves room for a few only.
+    let response = handle(&app, lambda_event(synthetic_event(8), Duration::from_millis(2_400))).await.unwrap();
+    let retried: HashSet<String> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    let stats = emu.stats();
+    let results = store.results("job-mem");
+    let succeeded: Vec<_> = results.iter().filter(|r| r.status.as_str() == "succeeded").collect();
+    assert!(!succeeded.is_empty() && !retried.is_empty(), "{stats:?} {retried:?}");
+    assert_eq!(succeeded.len() + retried.len(), 8, "every record either stored or retried");
+    assert_eq!(stats.claude.calls, stats.claude.successes, "no started call was cut by the deadline");
+    assert_eq!(stats.claude.successes as usize, succeeded.len());
+
+    // The retried ones were released: the next delivery takes them at once.
+    let response = handle(&app, lambda_event(synthetic_event(8), Duration::from_secs(30))).await.unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert_eq!(emu.stats().claude.successes, 8);
+    assert!(store.results("job-mem").iter().all(|r| r.status.as_str() == "succeeded"));
+}
+
+#[tokio::test]
+async fn records_run_concurrently_up_to_the_limit() {
+    let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
+    let (app, _) = memory_app(&emu, AimdConfig::fixed(10)).await;
+    let started = Instant::now();
+    let response = handle(&app, lambda_event(synthetic_event(10), Duration::from_secs(30))).await.unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert!(started.elapsed() < Duration::from_millis(2_000), "10 × 300 ms ran one by one: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn warm_up_answers_at_once_and_writes_nothing() {
+    let emu = emulator(None).await;
+    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let response = handle(&app, lambda_event(load_event("scheduled-warmup.json"), Duration::from_secs(5))).await.unwrap();
+    assert_eq!(response, json!({"warmed": true, "function": "batch-dispatcher"}));
+    assert_eq!(emu.stats().total_calls, 0);
+    assert!(store.status_counts("job-mem").await.unwrap().items() == 0);
+}
+
+#[tokio::test]
+async fn the_fixture_batch_stores_two_recipes_and_one_failure() {
+    let emu = emulator(None).await;
+    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let response = handle(&app, lambda_event(load_event("sqs-batch.json"), Duration::from_secs(30))).await.unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let results = store.results("job-demo-1");
+    let statuses: Vec<&str> = results.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["succeeded", "succeeded", "failed"]);
+    assert_eq!(results[2].error.as_ref().unwrap()["code"], "invalid_request");
+}

@@ -1,0 +1,238 @@
+//! Batch throughput against a model quota: the batch-dispatcher handler, in process, drains a
+//! simulated SQS queue (partial-batch retries, a visibility timeout, a dead-letter queue after
+//! `maxReceiveCount` receives) while the Bedrock emulator allows `rpmQuota` calls per minute.
+//! The adaptive (AIMD) limit is compared with fixed concurrencies of 10 and 100: completed
+//! requests per second, share of the quota's ceiling, throttles the emulator answered, records
+//! retried through the queue, and requests lost (dead-lettered or never stored).
+//!
+//! Outcomes go to the in-memory result store (same claim/complete semantics as DynamoDB): the
+//! figure measured is the model quota, not the table. The SDK is configured exactly as the
+//! functions configure it (`Foundation::from_env`: standard retries, 3 attempts).
+//!
+//! Run: `make bench-batch` (or `cargo bench -p ai-chef-tests --bench batch_throughput`).
+//! Knobs: `BENCH_REQUESTS` (200), `BENCH_RPM` (600), `BENCH_LATENCY_MS` (1500),
+//! `BENCH_BATCH` (records per invocation, 200).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ai_chef::app::Foundation;
+use ai_chef::batch::{AimdConfig, InMemoryStore, SqsJobQueue};
+use ai_chef::domain::Target;
+use ai_chef::generate::RecipeService;
+use ai_chef::nutrition::FoodTable;
+use ai_chef::verify::TableVerifier;
+use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
+use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
+use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const JOB: &str = "job-bench";
+const VISIBILITY: Duration = Duration::from_secs(2);
+const MAX_RECEIVE_COUNT: u32 = 5;
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
+
+struct NoMetrics;
+
+#[async_trait::async_trait]
+impl MetricsSink for NoMetrics {
+    async fn flush(&self, _batch: MetricsBatch) -> Result<(), MetricsError> {
+        Ok(())
+    }
+}
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Queued {
+    id: String,
+    body: String,
+    receives: u32,
+    visible_at: Instant,
+}
+
+#[derive(Debug)]
+struct Row {
+    policy: String,
+    seconds: f64,
+    completed: usize,
+    per_second: f64,
+    ceiling_share: f64,
+    throttles: u64,
+    model_calls: u64,
+    queue_retries: u32,
+    invocations: u32,
+    lost: usize,
+    final_limit: f64,
+}
+
+fn context(budget: Duration) -> Context {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let mut ctx = Context::default();
+    ctx.request_id = "bench".to_owned();
+    ctx.deadline = now_ms + budget.as_millis() as u64;
+    ctx
+}
+
+async fn run(policy: &str, limit: AimdConfig, requests: usize, rpm: u32, latency_ms: u64, batch: usize) -> Row {
+    let plan = FaultPlan::from_json(&json!({"rpmQuota": rpm, "latencyMs": latency_ms}).to_string()).unwrap();
+    let emu = Emulator::start(EmulatorOptions { faults: plan, ..EmulatorOptions::default() }).await.unwrap();
+    std::env::set_var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emu.endpoint());
+    let foundation = Foundation::from_env().await.unwrap();
+    let store = Arc::new(InMemoryStore::new());
+    let app = BatchDispatcherApp::new(
+        // The food-table verifier without prompt facts: only Claude calls meet the quota.
+        RecipeService::new(
+            foundation.config.clone(),
+            foundation.bedrock(),
+            Arc::new(TableVerifier::new(FoodTable::load_embedded().unwrap(), None)),
+            None,
+        ),
+        Arc::new(NoMetrics),
+        store.clone(),
+        Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), "http://127.0.0.1:9/unused")),
+    )
+    .with_limit(limit);
+
+    let started = Instant::now();
+    let mut queue: VecDeque<Queued> = (0..requests)
+        .map(|i| {
+            let language = if (i / Target::ALL.len()) % 2 == 0 { "ko" } else { "en" };
+            let request = json!({"target": Target::ALL[i % Target::ALL.len()].as_str(), "language": language});
+            Queued {
+                id: format!("m-{i}"),
+                body: json!({"jobId": JOB, "requestId": format!("r{i:03}"), "request": request}).to_string(),
+                receives: 0,
+                visible_at: started,
+            }
+        })
+        .collect();
+    let mut dead_lettered = 0;
+    let mut queue_retries = 0;
+    let mut invocations = 0;
+    while !queue.is_empty() {
+        let now = Instant::now();
+        let (mut visible, hidden): (VecDeque<Queued>, VecDeque<Queued>) = queue.drain(..).partition(|m| m.visible_at <= now);
+        queue = hidden;
+        if visible.is_empty() {
+            let next = queue.iter().map(|m| m.visible_at).min().unwrap();
+            tokio::time::sleep_until(next.into()).await;
+            continue;
+        }
+        let rest = if visible.len() > batch { visible.split_off(batch) } else { VecDeque::new() };
+        queue.extend(rest);
+        let mut taken = Vec::new();
+        for mut message in visible {
+            if message.receives >= MAX_RECEIVE_COUNT {
+                dead_lettered += 1;
+                continue;
+            }
+            message.receives += 1;
+            taken.push(message);
+        }
+        if taken.is_empty() {
+            continue;
+        }
+        let records: Vec<Value> = taken
+            .iter()
+            .map(|m| {
+                json!({"messageId": m.id, "receiptHandle": format!("rh-{}-{}", m.id, m.receives), "body": m.body,
+                    "attributes": {"ApproximateReceiveCount": m.receives.to_string(), "SentTimestamp": "0"},
+                    "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ai-chef-jobs", "awsRegion": "us-east-1"})
+            })
+            .collect();
+        let event = LambdaEvent::new(json!({"Records": records}), context(FUNCTION_TIMEOUT));
+        let response = handle(&app, event).await.unwrap();
+        invocations += 1;
+        let retry: Vec<&str> = response["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect();
+        let again = Instant::now() + VISIBILITY;
+        for mut message in taken {
+            if retry.contains(&message.id.as_str()) {
+                queue_retries += 1;
+                message.visible_at = again;
+                queue.push_back(message);
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let completed = store.results(JOB).iter().filter(|r| r.status.as_str() == "succeeded").count();
+    let stats = emu.stats();
+    let ceiling = f64::from(rpm) / 60.0;
+    let per_second = completed as f64 / seconds;
+    let row = Row {
+        policy: policy.to_owned(),
+        seconds,
+        completed,
+        per_second,
+        ceiling_share: per_second / ceiling,
+        throttles: stats.throttles,
+        model_calls: stats.claude.calls,
+        queue_retries,
+        invocations,
+        lost: requests - completed,
+        final_limit: app.gate.snapshot().limit,
+    };
+    assert!(dead_lettered <= row.lost);
+    emu.shutdown().await;
+    row
+}
+
+fn main() {
+    // Cargo passes `--bench`; no filters are supported.
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+    std::env::set_var("CACHE_MAX_ENTRIES", "0");
+    std::env::set_var("DEADLINE_MARGIN_MS", "1500");
+    let requests = knob("BENCH_REQUESTS", 200) as usize;
+    let rpm = knob("BENCH_RPM", 600) as u32;
+    let latency_ms = knob("BENCH_LATENCY_MS", 1500);
+    let batch = knob("BENCH_BATCH", 200) as usize;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!(
+        "batch throughput: {requests} requests, quota {rpm} rpm (ceiling {:.1} req/s), model latency {latency_ms} ms, \
+         {batch} records per invocation, visibility {}s, maxReceiveCount {MAX_RECEIVE_COUNT}",
+        f64::from(rpm) / 60.0,
+        VISIBILITY.as_secs()
+    );
+    let policies = [
+        ("adaptive (AIMD)", AimdConfig::default()),
+        ("fixed 10", AimdConfig::fixed(10)),
+        ("fixed 100", AimdConfig::fixed(100)),
+    ];
+    let mut rows = Vec::new();
+    for (name, limit) in policies {
+        let row = runtime.block_on(run(name, limit, requests, rpm, latency_ms, batch));
+        eprintln!("{row:?}");
+        rows.push(row);
+    }
+    println!();
+    println!("| policy | wall s | completed | req/s | % of ceiling | quota throttles | model calls | queue retries | invocations | lost | final limit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {:.1} | {} | {:.2} | {:.0} % | {} | {} | {} | {} | {} | {:.1} |",
+            r.policy,
+            r.seconds,
+            r.completed,
+            r.per_second,
+            r.ceiling_share * 100.0,
+            r.throttles,
+            r.model_calls,
+            r.queue_retries,
+            r.invocations,
+            r.lost,
+            r.final_limit
+        );
+    }
+}

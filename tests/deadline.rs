@@ -1,0 +1,271 @@
+//! The Lambda deadline as a hard budget, with short deadlines and a slow emulator: every
+//! model call is bounded by the time left minus the margin, no attempt starts that cannot
+//! finish, and running out answers 504 `deadline_exceeded` before the deadline (never a
+//! Lambda timeout). Test config: 200 ms margin, 500 ms minimum attempt budget.
+//!
+//! The emulator's `latencyMs` slows every call, Titan's too, so the attempt-level cases run
+//! the recipe service without retrieval (its prompt facts embed a query with Titan first);
+//! the fully wired app is held to the same end result: 504 before the deadline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ai_chef::bedrock::client::BedrockClient;
+use ai_chef::generate::RecipeService;
+use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
+use ai_chef::handlers::{embed_text, generate_recipe};
+use ai_chef::nutrition::FoodTable;
+use ai_chef::verify::TableVerifier;
+use ai_chef_tests::*;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const KETO: &str = "apigw-post-recipes-keto.json";
+const EMBEDDINGS: &str = "apigw-post-embeddings.json";
+
+struct Timed {
+    status: u16,
+    body: Value,
+    elapsed: Duration,
+    calls: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Wiring {
+    /// Generation, verification and the handler, without prompt facts.
+    Core,
+    /// The app as the function builds it (retrieval included).
+    Full,
+}
+
+async fn core_app(endpoint: &str) -> GenerateRecipeApp {
+    let config = test_config();
+    let sdk = sdk_config(endpoint, config.bedrock_max_attempts).await;
+    let verifier = Arc::new(TableVerifier::new(
+        FoodTable::load_embedded().unwrap(),
+        None,
+    ));
+    let service = RecipeService::new(
+        Arc::new(config),
+        Arc::new(BedrockClient::new(&sdk)),
+        verifier,
+        None,
+    );
+    GenerateRecipeApp {
+        service,
+        metrics: Arc::new(CapturingSink::default()),
+    }
+}
+
+async fn recipe_with(wiring: Wiring, plan: &str, deadline: Duration) -> Timed {
+    let emu = emulator(Some(plan)).await;
+    let app = match wiring {
+        Wiring::Core => core_app(&emu.endpoint()).await,
+        Wiring::Full => generate_app(&emu.endpoint(), test_config()).await.0,
+    };
+    let event = lambda_event(load_event(KETO), deadline);
+    let started = Instant::now();
+    let response = generate_recipe::handle(&app, event).await.unwrap();
+    let elapsed = started.elapsed();
+    let (status, body) = http_parts(&response);
+    let stats = emu.stats();
+    let calls = if wiring == Wiring::Core {
+        stats.total_calls
+    } else {
+        stats.claude.calls
+    };
+    Timed {
+        status,
+        body,
+        elapsed,
+        calls,
+    }
+}
+
+async fn recipe(plan: &str, deadline: Duration) -> Timed {
+    recipe_with(Wiring::Core, plan, deadline).await
+}
+
+async fn embedding(plan: &str, deadline: Duration) -> Timed {
+    let emu = emulator(Some(plan)).await;
+    let (app, _) = embed_app(&emu.endpoint(), test_config()).await;
+    let event = lambda_event(load_event(EMBEDDINGS), deadline);
+    let started = Instant::now();
+    let response = embed_text::handle(&app, event).await.unwrap();
+    let elapsed = started.elapsed();
+    let (status, body) = http_parts(&response);
+    Timed {
+        status,
+        body,
+        elapsed,
+        calls: emu.stats().total_calls,
+    }
+}
+
+fn assert_deadline_exceeded(t: &Timed, deadline: Duration) {
+    assert_eq!(
+        (t.status, t.body["error"]["code"].as_str()),
+        (504, Some("deadline_exceeded")),
+        "{:#}",
+        t.body
+    );
+    assert!(
+        t.elapsed < deadline,
+        "answered after the deadline: {:?} >= {deadline:?}",
+        t.elapsed
+    );
+}
+
+#[tokio::test]
+async fn a_model_slower_than_the_deadline_is_cut_off_with_504_before_the_deadline() {
+    let deadline = Duration::from_millis(1500);
+    let t = recipe(r#"{"latencyMs": 3000}"#, deadline).await;
+    println!(
+        "recipe, model 3000 ms, deadline 1500 ms -> {} in {:?}",
+        t.status, t.elapsed
+    );
+    assert_deadline_exceeded(&t, deadline);
+    assert_eq!(t.calls, 1);
+    // The call was bounded by deadline minus margin (1300 ms), not by the model's 3 s.
+    assert!(t.elapsed >= Duration::from_millis(1100), "{:?}", t.elapsed);
+}
+
+#[tokio::test]
+async fn the_fully_wired_app_answers_504_before_the_deadline() {
+    for deadline in [Duration::from_millis(1500), Duration::from_millis(2500)] {
+        let t = recipe_with(Wiring::Full, r#"{"latencyMs": 3000}"#, deadline).await;
+        println!(
+            "wired recipe, every call 3000 ms, deadline {deadline:?} -> {} in {:?}",
+            t.status, t.elapsed
+        );
+        assert_deadline_exceeded(&t, deadline);
+    }
+}
+
+#[tokio::test]
+async fn no_attempt_starts_without_the_minimum_budget() {
+    // 600 ms left, 200 ms margin: 400 ms < the 500 ms an attempt needs.
+    let deadline = Duration::from_millis(600);
+    for wiring in [Wiring::Core, Wiring::Full] {
+        let emu = emulator(None).await;
+        let app = match wiring {
+            Wiring::Core => core_app(&emu.endpoint()).await,
+            Wiring::Full => generate_app(&emu.endpoint(), test_config()).await.0,
+        };
+        let started = Instant::now();
+        let response = generate_recipe::handle(&app, lambda_event(load_event(KETO), deadline))
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        let (status, body) = http_parts(&response);
+        let t = Timed {
+            status,
+            body,
+            elapsed,
+            calls: emu.stats().total_calls,
+        };
+        assert_deadline_exceeded(&t, deadline);
+        // Not even the retrieval query is embedded when no attempt could follow it.
+        assert_eq!(
+            t.calls, 0,
+            "a model call started that could not lead to an answer"
+        );
+        assert!(t.elapsed < Duration::from_millis(200), "{:?}", t.elapsed);
+        assert!(t.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("0 attempt"));
+    }
+}
+
+#[tokio::test]
+async fn a_repair_attempt_that_cannot_finish_in_time_is_not_started() {
+    // The first answer breaks keto (violateFirst carbHeavy) after 700 ms; about 700 ms are
+    // left after the margin, less than the 700 ms the first call took: no second call.
+    let deadline = Duration::from_millis(1600);
+    let t = recipe(
+        r#"{"latencyMs": 700, "violateFirst": "carbHeavy"}"#,
+        deadline,
+    )
+    .await;
+    println!(
+        "recipe, 700 ms calls, repair needed, deadline 1600 ms -> {} in {:?}",
+        t.status, t.elapsed
+    );
+    assert_deadline_exceeded(&t, deadline);
+    assert_eq!(t.calls, 1, "the repair attempt was started");
+    assert!(t.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 attempt"));
+
+    // With time for it, the same scenario is repaired.
+    let t = recipe(
+        r#"{"latencyMs": 700, "violateFirst": "carbHeavy"}"#,
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(t.status, 200, "{:#}", t.body);
+    assert_eq!(t.body["meta"]["attempts"], 2);
+}
+
+#[tokio::test]
+async fn sdk_retries_stay_inside_the_call_budget() {
+    // Every call is throttled after 400 ms; the SDK would retry 3 times (1.2 s+), but the
+    // operation is bounded by the 800 ms left after the margin.
+    let deadline = Duration::from_millis(1000);
+    let t = recipe(
+        r#"{"latencyMs": 400, "errors": {"error": "ThrottlingException"}}"#,
+        deadline,
+    )
+    .await;
+    println!(
+        "recipe, throttled 400 ms calls, deadline 1000 ms -> {} {} in {:?} ({} calls)",
+        t.status, t.body["error"]["code"], t.elapsed, t.calls
+    );
+    assert!(t.elapsed < deadline, "{:?}", t.elapsed);
+    assert!(
+        t.calls <= 2,
+        "{} calls within 800 ms of 400 ms each",
+        t.calls
+    );
+    assert!(
+        matches!(
+            (t.status, t.body["error"]["code"].as_str()),
+            (504, Some("deadline_exceeded")) | (429, Some("throttled"))
+        ),
+        "{:#}",
+        t.body
+    );
+}
+
+#[tokio::test]
+async fn embeddings_respect_the_deadline_too() {
+    let deadline = Duration::from_millis(1200);
+    let t = embedding(r#"{"latencyMs": 3000}"#, deadline).await;
+    println!(
+        "embed, model 3000 ms, deadline 1200 ms -> {} in {:?}",
+        t.status, t.elapsed
+    );
+    assert_deadline_exceeded(&t, deadline);
+
+    let deadline = Duration::from_millis(150);
+    let t = embedding("{}", deadline).await;
+    assert_deadline_exceeded(&t, deadline);
+    assert_eq!(t.calls, 0);
+}
+
+#[tokio::test]
+async fn a_direct_invocation_out_of_time_answers_the_error_object() {
+    let emu = emulator(Some(r#"{"latencyMs": 3000}"#)).await;
+    let (app, _) = generate_app(&emu.endpoint(), test_config()).await;
+    let started = Instant::now();
+    let answer = generate_recipe::handle(
+        &app,
+        lambda_event(json!({"target": "keto"}), Duration::from_millis(1200)),
+    )
+    .await
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(1200));
+    assert_eq!(answer["error"]["code"], "deadline_exceeded");
+}
