@@ -13,4 +13,4 @@ test-batch:
 
 ## bench-batch: adaptive vs fixed 10 vs fixed 100 concurrency under a 600 rpm quota (about 2 min)
 bench-batch:
-	cargo bench -p ai-chef-tests --bench batch_throughput $(BENCH_BATCH_ARGS)
+	cargo bench -p ai-chef-tests --profile dev --bench batch_throughput $(BENCH_BATCH_ARGS)

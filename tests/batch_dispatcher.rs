@@ -11,9 +11,9 @@ use ai_chef::batch::{AimdConfig, DynamoResultStore, InMemoryStore, ResultStore, 
 use ai_chef::config::Config;
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
+use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
-use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, Queues};
 use ai_chef_tests::*;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -25,6 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TABLE: &str = "ai-chef-results";
+/// With every third call throttled and one SDK attempt, a request is throttled 10 times in a
+/// row with probability 0.3^10 (6e-6): high enough that no valid request reaches the DLQ.
+const MAX_RECEIVE_COUNT: u32 = 10;
 
 struct Stack {
     emu: Emulator,
@@ -43,7 +46,7 @@ async fn stack(faults: Option<&str>, config: Config) -> Stack {
     let sqs = aws_sdk_sqs::Client::new(&aws);
     create_results_table(&dynamo, TABLE).await;
     // A short visibility timeout so that retried messages reappear within the test.
-    let queues = create_queues(&sqs, "ai-chef", 1, 3).await;
+    let queues = create_queues(&sqs, "ai-chef", 1, MAX_RECEIVE_COUNT).await;
     let foundation = foundation(&emu.endpoint(), config).await;
     let app = BatchDispatcherApp::new(
         recipe_service(&foundation),
@@ -51,33 +54,55 @@ async fn stack(faults: Option<&str>, config: Config) -> Stack {
         Arc::new(DynamoResultStore::new(dynamo.clone(), TABLE)),
         Arc::new(SqsJobQueue::new(sqs.clone(), &queues.jobs_url)),
     );
-    Stack { emu, _moto: moto, app, sqs, dynamo, queues }
+    Stack {
+        emu,
+        _moto: moto,
+        app,
+        sqs,
+        dynamo,
+        queues,
+    }
 }
 
 /// The recipe service with the food-table verifier and no prompt facts: these tests are about
 /// batching, so retrieval (and its embedding calls) stays out of the model-call counts.
 fn recipe_service(foundation: &ai_chef::app::Foundation) -> RecipeService {
     let verifier = TableVerifier::new(FoodTable::load_embedded().unwrap(), None);
-    RecipeService::new(foundation.config.clone(), foundation.bedrock(), Arc::new(verifier), None)
+    RecipeService::new(
+        foundation.config.clone(),
+        foundation.bedrock(),
+        Arc::new(verifier),
+        None,
+    )
 }
 
 /// Requests the emulator answers with a compliant recipe at the first attempt.
 fn requests(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
-            let language = if (i / Target::ALL.len()) % 2 == 0 { "ko" } else { "en" };
+            let language = if (i / Target::ALL.len()) % 2 == 0 {
+                "ko"
+            } else {
+                "en"
+            };
             json!({"target": Target::ALL[i % Target::ALL.len()].as_str(), "language": language})
         })
         .collect()
 }
 
 async fn http(app: &BatchDispatcherApp, event: Value) -> (u16, Value) {
-    let response = handle(app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    let response = handle(app, lambda_event(event, Duration::from_secs(30)))
+        .await
+        .unwrap();
     http_parts(&response)
 }
 
 async fn post_batch(app: &BatchDispatcherApp, body: &Value) -> (u16, Value) {
-    http(app, http_event_with_body("apigw-post-batches.json", &body.to_string())).await
+    http(
+        app,
+        http_event_with_body("apigw-post-batches.json", &body.to_string()),
+    )
+    .await
 }
 
 async fn get_batch(app: &BatchDispatcherApp, job_id: &str, query: &[(&str, &str)]) -> (u16, Value) {
@@ -85,9 +110,16 @@ async fn get_batch(app: &BatchDispatcherApp, job_id: &str, query: &[(&str, &str)
     event["rawPath"] = json!(format!("/batches/{job_id}"));
     event["requestContext"]["http"]["path"] = json!(format!("/batches/{job_id}"));
     event["pathParameters"] = json!({"jobId": job_id});
-    let params: serde_json::Map<String, Value> = query.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let params: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
     event["queryStringParameters"] = Value::Object(params);
-    event["rawQueryString"] = json!(query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"));
+    event["rawQueryString"] = json!(query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&"));
     http(app, event).await
 }
 
@@ -106,7 +138,10 @@ async fn drain(stack: &Stack, limit: Duration, mut done: impl AsyncFnMut() -> bo
     let started = Instant::now();
     let mut drained = Drained::default();
     loop {
-        assert!(started.elapsed() < limit, "queue not drained within {limit:?}: {drained:?}");
+        assert!(
+            started.elapsed() < limit,
+            "queue not drained within {limit:?}: {drained:?}"
+        );
         let received = stack
             .sqs
             .receive_message()
@@ -125,9 +160,9 @@ async fn drain(stack: &Stack, limit: Duration, mut done: impl AsyncFnMut() -> bo
             continue;
         }
         let event = sqs_event(&messages, &stack.queues.jobs_arn);
-        let t0 = Instant::now();
-        let response = handle(&stack.app, lambda_event(event, Duration::from_secs(60))).await.unwrap();
-        eprintln!("DEBUG invocation of {} took {:?} at {:?}: {}", messages.len(), t0.elapsed(), started.elapsed(), response);
+        let response = handle(&stack.app, lambda_event(event, Duration::from_secs(60)))
+            .await
+            .unwrap();
         drained.invocations += 1;
         drained.deliveries += messages.len() as u32;
         let retry: HashSet<String> = response["batchItemFailures"]
@@ -140,7 +175,10 @@ async fn drain(stack: &Stack, limit: Duration, mut done: impl AsyncFnMut() -> bo
         let mut deletes = Vec::new();
         for (i, message) in messages.iter().enumerate() {
             let id = message.message_id().unwrap().to_owned();
-            *drained.per_body.entry(message.body().unwrap().to_owned()).or_default() += 1;
+            *drained
+                .per_body
+                .entry(message.body().unwrap().to_owned())
+                .or_default() += 1;
             if !retry.contains(&id) {
                 deletes.push(
                     DeleteMessageBatchRequestEntry::builder()
@@ -164,7 +202,11 @@ async fn drain(stack: &Stack, limit: Duration, mut done: impl AsyncFnMut() -> bo
     }
 }
 
-async fn raw_item(stack: &Stack, job_id: &str, request_id: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+async fn raw_item(
+    stack: &Stack,
+    job_id: &str,
+    request_id: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
     stack
         .dynamo
         .get_item()
@@ -179,11 +221,14 @@ async fn raw_item(stack: &Stack, job_id: &str, request_id: &str) -> Option<std::
 }
 
 /// Every result of a job, following `nextToken` through pages of `limit`.
-async fn all_results(app: &BatchDispatcherApp, job_id: &str, limit: &str) -> (Value, Vec<Value>, u32) {
+async fn all_results(
+    app: &BatchDispatcherApp,
+    job_id: &str,
+    limit: &str,
+) -> (Value, Vec<Value>, u32) {
     let mut token: Option<String> = None;
     let mut results = Vec::new();
     let mut pages = 0;
-    let mut counts = Value::Null;
     loop {
         let mut query = vec![("limit", limit)];
         if let Some(t) = token.as_deref() {
@@ -192,11 +237,10 @@ async fn all_results(app: &BatchDispatcherApp, job_id: &str, limit: &str) -> (Va
         let (status, body) = get_batch(app, job_id, &query).await;
         assert_eq!(status, 200, "{body:#}");
         pages += 1;
-        counts = body["counts"].clone();
         results.extend(body["results"].as_array().unwrap().iter().cloned());
         match body["nextToken"].as_str() {
             Some(next) => token = Some(next.to_owned()),
-            None => return (counts, results, pages),
+            None => return (body["counts"].clone(), results, pages),
         }
     }
 }
@@ -205,8 +249,17 @@ async fn all_results(app: &BatchDispatcherApp, job_id: &str, limit: &str) -> (Va
 async fn fifty_requests_under_throttling_are_each_stored_succeeded_exactly_once() {
     // One SDK attempt per call: every throttle reaches the handler, so the queue's redelivery
     // (not only the SDK's retry) is exercised.
-    let config = Config { bedrock_max_attempts: 1, ..test_config() };
-    let stack = stack(Some(r#"{"errors": {"error": "ThrottlingException", "rate": 0.3, "seed": 7}}"#), config).await;
+    let config = Config {
+        bedrock_max_attempts: 1,
+        ..test_config()
+    };
+    let mut stack = stack(
+        Some(r#"{"errors": {"error": "ThrottlingException", "rate": 0.3, "seed": 7}}"#),
+        config,
+    )
+    .await;
+    // And no retry within the invocation: every throttled record goes back through the queue.
+    stack.app.local_retries = 0;
 
     let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(50)})).await;
     assert_eq!(status, 202, "{accepted:#}");
@@ -215,9 +268,18 @@ async fn fifty_requests_under_throttling_are_each_stored_succeeded_exactly_once(
 
     // A poison body and an invalid request, sent by a producer that bypassed the API.
     let poison = "{\"jobId\": \"job-poison\", \"requestId\": ";
-    let invalid = json!({"jobId": "job-direct", "requestId": "bad-1", "request": {"target": "paleo"}}).to_string();
+    let invalid =
+        json!({"jobId": "job-direct", "requestId": "bad-1", "request": {"target": "paleo"}})
+            .to_string();
     for body in [poison, invalid.as_str()] {
-        stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(body).send().await.unwrap();
+        stack
+            .sqs
+            .send_message()
+            .queue_url(&stack.queues.jobs_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
     }
 
     let (_, before) = get_batch(&stack.app, &job_id, &[]).await;
@@ -233,37 +295,74 @@ async fn fifty_requests_under_throttling_are_each_stored_succeeded_exactly_once(
             .send()
             .await
             .unwrap();
-        let in_dlq = dlq.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages] != "0";
+        let in_dlq = dlq.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+            != "0";
         body["counts"]["succeeded"] == 50 && in_dlq
     })
     .await;
-    println!("{drained:?}");
-    assert!(drained.retried > 0, "30 % throttling must have caused retries: {drained:?}");
+    println!(
+        "{} invocations, {} deliveries, {} reported for retry",
+        drained.invocations, drained.deliveries, drained.retried
+    );
+    assert!(
+        drained.retried > 0,
+        "30 % throttling must have caused retries: {drained:?}"
+    );
 
     let stats = stack.emu.stats();
-    assert_eq!(stats.claude.successes, 50, "one successful model call per request: {stats:?}");
-    assert!(stats.errors.get("ThrottlingException").copied().unwrap_or(0) > 0);
+    assert_eq!(
+        stats.claude.successes, 50,
+        "one successful model call per request: {stats:?}"
+    );
+    assert!(
+        stats
+            .errors
+            .get("ThrottlingException")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
 
     let (counts, results, pages) = all_results(&stack.app, &job_id, "20").await;
-    assert_eq!(counts, json!({"succeeded": 50, "failed": 0, "pending": 0, "total": 50}));
+    assert_eq!(
+        counts,
+        json!({"succeeded": 50, "failed": 0, "pending": 0, "total": 50})
+    );
     assert_eq!(pages, 3);
-    let ids: HashSet<&str> = results.iter().map(|r| r["requestId"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = results
+        .iter()
+        .map(|r| r["requestId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 50, "every request once");
     for result in &results {
         assert_eq!(result["status"], "succeeded", "{result:#}");
         assert!(result["result"]["recipe"]["recipeName"].is_string());
-        assert!(result["result"]["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true));
+        assert!(result["result"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true));
         assert!(result.get("error").is_none());
     }
 
     // The invalid request is stored failed and was never reported for retry.
     let (status, direct) = get_batch(&stack.app, "job-direct", &[]).await;
     assert_eq!(status, 200);
-    assert_eq!(direct["counts"], json!({"succeeded": 0, "failed": 1, "pending": 0, "total": 1}));
+    assert_eq!(
+        direct["counts"],
+        json!({"succeeded": 0, "failed": 1, "pending": 0, "total": 1})
+    );
     assert_eq!(direct["results"][0]["error"]["code"], "invalid_request");
     assert_eq!(direct["results"][0]["attempts"], 1);
-    assert_eq!(drained.per_body[&invalid], 1, "the invalid request is not retried");
-    assert_eq!(drained.per_body[poison], 3, "the poison message is retried up to maxReceiveCount");
+    assert_eq!(
+        drained.per_body[&invalid], 1,
+        "the invalid request is not retried"
+    );
+    assert_eq!(
+        drained.per_body[poison], MAX_RECEIVE_COUNT,
+        "the poison message is retried up to maxReceiveCount"
+    );
 
     // The poison message is in the dead-letter queue, byte for byte.
     let dead = stack
@@ -287,14 +386,25 @@ async fn fifty_requests_under_throttling_are_each_stored_succeeded_exactly_once(
         .send()
         .await
         .unwrap();
-    assert!(queued.messages.unwrap_or_default().is_empty(), "nothing left on the jobs queue");
+    assert!(
+        queued.messages.unwrap_or_default().is_empty(),
+        "nothing left on the jobs queue"
+    );
 }
 
 #[tokio::test]
 async fn a_redelivered_message_whose_outcome_is_stored_calls_no_model_and_writes_nothing() {
     let stack = stack(None, test_config()).await;
-    let body = json!({"jobId": "job-redeliver", "requestId": "r000", "request": requests(1)[0]}).to_string();
-    stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(&body).send().await.unwrap();
+    let body = json!({"jobId": "job-redeliver", "requestId": "r000", "request": requests(1)[0]})
+        .to_string();
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.queues.jobs_url)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
     let received = stack
         .sqs
         .receive_message()
@@ -307,24 +417,47 @@ async fn a_redelivered_message_whose_outcome_is_stored_calls_no_model_and_writes
         .unwrap();
     let event = sqs_event(&received, &stack.queues.jobs_arn);
 
-    let first = handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))).await.unwrap();
+    let first = handle(
+        &stack.app,
+        lambda_event(event.clone(), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     assert_eq!(first, json!({"batchItemFailures": []}));
     assert_eq!(stack.emu.stats().claude.calls, 1);
     let stored = raw_item(&stack, "job-redeliver", "r000").await.unwrap();
     assert_eq!(stored["status"].as_s().unwrap(), "succeeded");
 
-    let again = handle(&stack.app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    let again = handle(&stack.app, lambda_event(event, Duration::from_secs(30)))
+        .await
+        .unwrap();
     assert_eq!(again, json!({"batchItemFailures": []}));
-    assert_eq!(stack.emu.stats().total_calls, 1, "no model call for a stored outcome");
-    assert_eq!(raw_item(&stack, "job-redeliver", "r000").await.unwrap(), stored, "nothing written");
+    assert_eq!(
+        stack.emu.stats().total_calls,
+        1,
+        "no model call for a stored outcome"
+    );
+    assert_eq!(
+        raw_item(&stack, "job-redeliver", "r000").await.unwrap(),
+        stored,
+        "nothing written"
+    );
 }
 
 #[tokio::test]
 async fn two_concurrent_deliveries_of_one_message_store_one_model_calls_result() {
     // Slow enough that both deliveries overlap.
     let stack = stack(Some(r#"{"latencyMs": 500}"#), test_config()).await;
-    let body = json!({"jobId": "job-twice", "requestId": "r000", "request": requests(1)[0]}).to_string();
-    stack.sqs.send_message().queue_url(&stack.queues.jobs_url).message_body(&body).send().await.unwrap();
+    let body =
+        json!({"jobId": "job-twice", "requestId": "r000", "request": requests(1)[0]}).to_string();
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.queues.jobs_url)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
     let received = stack
         .sqs
         .receive_message()
@@ -339,23 +472,36 @@ async fn two_concurrent_deliveries_of_one_message_store_one_model_calls_result()
     let message_id = received[0].message_id().unwrap();
 
     let (a, b) = tokio::join!(
-        handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))),
-        handle(&stack.app, lambda_event(event.clone(), Duration::from_secs(30))),
+        handle(
+            &stack.app,
+            lambda_event(event.clone(), Duration::from_secs(30))
+        ),
+        handle(
+            &stack.app,
+            lambda_event(event.clone(), Duration::from_secs(30))
+        ),
     );
     let failures: Vec<Value> = [a.unwrap(), b.unwrap()]
         .iter()
         .flat_map(|r| r["batchItemFailures"].as_array().unwrap().clone())
         .collect();
-    assert_eq!(failures, vec![json!({"itemIdentifier": message_id})], "the second delivery is retried later");
+    assert_eq!(
+        failures,
+        vec![json!({"itemIdentifier": message_id})],
+        "the second delivery is retried later"
+    );
     assert_eq!(stack.emu.stats().claude.calls, 1, "one model call");
     let stored = raw_item(&stack, "job-twice", "r000").await.unwrap();
     assert_eq!(stored["status"].as_s().unwrap(), "succeeded");
     assert_eq!(stored["attempts"].as_n().unwrap(), "1");
-    let meta = serde_json::from_str::<Value>(stored["result"].as_s().unwrap()).unwrap()["meta"].clone();
+    let meta =
+        serde_json::from_str::<Value>(stored["result"].as_s().unwrap()).unwrap()["meta"].clone();
     assert_eq!(meta["attempts"], 1);
 
     // The retried delivery comes back and finds the outcome.
-    let later = handle(&stack.app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    let later = handle(&stack.app, lambda_event(event, Duration::from_secs(30)))
+        .await
+        .unwrap();
     assert_eq!(later, json!({"batchItemFailures": []}));
     assert_eq!(stack.emu.stats().claude.calls, 1);
 }
@@ -368,7 +514,10 @@ async fn invalid_submissions_are_400_per_index_and_enqueue_nothing() {
     let (status, body) = post_batch(&stack.app, &json!({"requests": batch})).await;
     assert_eq!(status, 400, "{body:#}");
     assert_eq!(body["error"]["code"], "invalid_request");
-    assert_eq!(body["error"]["details"][0]["field"], "requests[3].profile.budget");
+    assert_eq!(
+        body["error"]["details"][0]["field"],
+        "requests[3].profile.budget"
+    );
     let (status, _) = post_batch(&stack.app, &json!({"requests": []})).await;
     assert_eq!(status, 400);
     let queued = stack
@@ -382,21 +531,38 @@ async fn invalid_submissions_are_400_per_index_and_enqueue_nothing() {
     assert!(queued.messages.unwrap_or_default().is_empty());
 
     let (status, body) = get_batch(&stack.app, "job-unknown", &[]).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let (status, body) = get_batch(&stack.app, "job-unknown", &[("limit", "1000")]).await;
-    assert_eq!((status, body["error"]["details"][0]["field"].as_str()), (400, Some("limit")));
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (400, Some("limit"))
+    );
     assert_eq!(stack.emu.stats().total_calls, 0);
 }
 
 /// The app with an in-memory store (no network besides the emulator).
 async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
+    memory_app_with(emu, limit, test_config()).await
+}
+
+async fn memory_app_with(
+    emu: &Emulator,
+    limit: AimdConfig,
+    config: Config,
+) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     let store = Arc::new(InMemoryStore::new());
-    let foundation = foundation(&emu.endpoint(), test_config()).await;
+    let foundation = foundation(&emu.endpoint(), config).await;
     let app = BatchDispatcherApp::new(
         recipe_service(&foundation),
         Arc::new(CapturingSink::default()),
         store.clone(),
-        Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), "http://127.0.0.1:9/unused")),
+        Arc::new(SqsJobQueue::new(
+            aws_sdk_sqs::Client::new(&foundation.sdk),
+            "http://127.0.0.1:9/unused",
+        )),
     )
     .with_limit(limit);
     (app, store)
@@ -419,7 +585,12 @@ async fn no_record_starts_when_the_deadline_cannot_cover_it_and_none_is_lost() {
     let emu = emulator(Some(r#"{"latencyMs": 400}"#)).await;
     let (app, store) = memory_app(&emu, AimdConfig::fixed(1)).await;
     // One record at a time, 400 ms each: 200 ms margin + 2.2 s leaves room for a few only.
-    let response = handle(&app, lambda_event(synthetic_event(8), Duration::from_millis(2_400))).await.unwrap();
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(8), Duration::from_millis(2_400)),
+    )
+    .await
+    .unwrap();
     let retried: HashSet<String> = response["batchItemFailures"]
         .as_array()
         .unwrap()
@@ -428,17 +599,71 @@ async fn no_record_starts_when_the_deadline_cannot_cover_it_and_none_is_lost() {
         .collect();
     let stats = emu.stats();
     let results = store.results("job-mem");
-    let succeeded: Vec<_> = results.iter().filter(|r| r.status.as_str() == "succeeded").collect();
-    assert!(!succeeded.is_empty() && !retried.is_empty(), "{stats:?} {retried:?}");
-    assert_eq!(succeeded.len() + retried.len(), 8, "every record either stored or retried");
-    assert_eq!(stats.claude.calls, stats.claude.successes, "no started call was cut by the deadline");
+    let succeeded: Vec<_> = results
+        .iter()
+        .filter(|r| r.status.as_str() == "succeeded")
+        .collect();
+    assert!(
+        !succeeded.is_empty() && !retried.is_empty(),
+        "{stats:?} {retried:?}"
+    );
+    assert_eq!(
+        succeeded.len() + retried.len(),
+        8,
+        "every record either stored or retried"
+    );
+    assert_eq!(
+        stats.claude.calls, stats.claude.successes,
+        "no started call was cut by the deadline"
+    );
     assert_eq!(stats.claude.successes as usize, succeeded.len());
 
     // The retried ones were released: the next delivery takes them at once.
-    let response = handle(&app, lambda_event(synthetic_event(8), Duration::from_secs(30))).await.unwrap();
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(8), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
     assert_eq!(emu.stats().claude.successes, 8);
-    assert!(store.results("job-mem").iter().all(|r| r.status.as_str() == "succeeded"));
+    assert!(store
+        .results("job-mem")
+        .iter()
+        .all(|r| r.status.as_str() == "succeeded"));
+}
+
+#[tokio::test]
+async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit() {
+    let emu = emulator(Some(
+        r#"{"errors": {"error": "ThrottlingException", "first": 3}}"#,
+    ))
+    .await;
+    // One SDK attempt per call, as the function configures its model calls.
+    let config = Config {
+        bedrock_max_attempts: 1,
+        ..test_config()
+    };
+    let (app, store) = memory_app_with(&emu, AimdConfig::default(), config).await;
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(1), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let stats = emu.stats();
+    assert_eq!((stats.claude.calls, stats.claude.successes), (4, 1));
+    let gate = app.gate.snapshot();
+    assert_eq!(gate.throttles, 3);
+    let defaults = AimdConfig::default();
+    let twice_lowered = defaults.initial * defaults.backoff * defaults.backoff;
+    assert!(gate.limit < twice_lowered, "each throttle lowered the limit: {gate:?}");
+    assert_eq!(
+        store.results("job-mem")[0].attempts,
+        1,
+        "one claim for the whole invocation"
+    );
 }
 
 #[tokio::test]
@@ -446,17 +671,34 @@ async fn records_run_concurrently_up_to_the_limit() {
     let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
     let (app, _) = memory_app(&emu, AimdConfig::fixed(10)).await;
     let started = Instant::now();
-    let response = handle(&app, lambda_event(synthetic_event(10), Duration::from_secs(30))).await.unwrap();
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(10), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
-    assert!(started.elapsed() < Duration::from_millis(2_000), "10 × 300 ms ran one by one: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2_000),
+        "10 × 300 ms ran one by one: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn warm_up_answers_at_once_and_writes_nothing() {
     let emu = emulator(None).await;
     let (app, store) = memory_app(&emu, AimdConfig::default()).await;
-    let response = handle(&app, lambda_event(load_event("scheduled-warmup.json"), Duration::from_secs(5))).await.unwrap();
-    assert_eq!(response, json!({"warmed": true, "function": "batch-dispatcher"}));
+    let response = handle(
+        &app,
+        lambda_event(load_event("scheduled-warmup.json"), Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        response,
+        json!({"warmed": true, "function": "batch-dispatcher"})
+    );
     assert_eq!(emu.stats().total_calls, 0);
     assert!(store.status_counts("job-mem").await.unwrap().items() == 0);
 }
@@ -465,10 +707,18 @@ async fn warm_up_answers_at_once_and_writes_nothing() {
 async fn the_fixture_batch_stores_two_recipes_and_one_failure() {
     let emu = emulator(None).await;
     let (app, store) = memory_app(&emu, AimdConfig::default()).await;
-    let response = handle(&app, lambda_event(load_event("sqs-batch.json"), Duration::from_secs(30))).await.unwrap();
+    let response = handle(
+        &app,
+        lambda_event(load_event("sqs-batch.json"), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
     let results = store.results("job-demo-1");
     let statuses: Vec<&str> = results.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(statuses, ["succeeded", "succeeded", "failed"]);
-    assert_eq!(results[2].error.as_ref().unwrap()["code"], "invalid_request");
+    assert_eq!(
+        results[2].error.as_ref().unwrap()["code"],
+        "invalid_request"
+    );
 }

@@ -249,10 +249,16 @@ async fn embeddings_respect_the_deadline_too() {
     );
     assert_deadline_exceeded(&t, deadline);
 
-    let deadline = Duration::from_millis(150);
-    let t = embedding("{}", deadline).await;
-    assert_deadline_exceeded(&t, deadline);
-    assert_eq!(t.calls, 0);
+    // 150 ms: nothing left after the margin; 350 ms: 150 ms left, under the 200 ms a Titan
+    // call is given at least. Neither starts a call.
+    for deadline in [Duration::from_millis(150), Duration::from_millis(350)] {
+        let t = embedding("{}", deadline).await;
+        assert_deadline_exceeded(&t, deadline);
+        assert_eq!(t.calls, 0, "{deadline:?}");
+    }
+    // 600 ms leaves 400 ms: the call is made and answers in time.
+    let t = embedding("{}", Duration::from_millis(600)).await;
+    assert_eq!(t.status, 200, "{:#}", t.body);
 }
 
 #[tokio::test]

@@ -40,13 +40,22 @@ fn scope(function: &str) -> &'static str {
     }
 }
 
+/// The test config with a wider deadline margin: the stalled-body case answers after the
+/// call's own timeout, and builds run on a busy machine.
+fn fault_config() -> ai_chef::config::Config {
+    ai_chef::config::Config {
+        deadline_margin: Duration::from_millis(400),
+        ..test_config()
+    }
+}
+
 async fn run(function: &str, plan: &str, endpoint: Option<String>, deadline: Duration) -> Outcome {
     let emu = emulator(Some(plan)).await;
     let endpoint = endpoint.unwrap_or_else(|| emu.endpoint());
     let started = Instant::now();
     let response = match function {
         "generate-recipe" => {
-            let (app, _) = generate_app(&endpoint, test_config()).await;
+            let (app, _) = generate_app(&endpoint, fault_config()).await;
             ai_chef::handlers::generate_recipe::handle(
                 &app,
                 lambda_event(load_event(KETO), deadline),
@@ -54,7 +63,7 @@ async fn run(function: &str, plan: &str, endpoint: Option<String>, deadline: Dur
             .await
         }
         _ => {
-            let (app, _) = embed_app(&endpoint, test_config()).await;
+            let (app, _) = embed_app(&endpoint, fault_config()).await;
             ai_chef::handlers::embed_text::handle(
                 &app,
                 lambda_event(load_event(EMBEDDINGS), deadline),

@@ -16,9 +16,10 @@ const KETO: &str = "apigw-post-recipes-keto.json";
 struct Scenario {
     violation: &'static str,
     request: Value,
-    /// A rule (prefix) that must fail on the violating recipe.
+    /// A rule (prefix) that fails on the violating recipe and passes on the repaired one.
     failing_rule: &'static str,
-    /// Ingredient names the compliant answer must not contain.
+    /// Ingredient names the compliant answer must not contain (soy sauce and salt may stay
+    /// in a low-sodium recipe in small amounts: the sodium check decides).
     forbidden: &'static [&'static str],
 }
 
@@ -39,19 +40,19 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             violation: "salty",
             request: json!({"target": "low-sodium", "servings": 2}),
-            failing_rule: "sodium",
-            forbidden: &["간장", "소금"],
+            failing_rule: "sodiumPerServing",
+            forbidden: &[],
         },
         Scenario {
             violation: "salty",
             request: json!({"target": "balanced", "profile": {"healthConditions": ["고혈압"]}, "servings": 2}),
-            failing_rule: "sodium",
-            forbidden: &["간장", "소금"],
+            failing_rule: "sodiumPerServing",
+            forbidden: &[],
         },
         Scenario {
             violation: "meatForVegan",
             request: json!({"target": "vegan", "servings": 2}),
-            failing_rule: "",
+            failing_rule: "noAnimalProducts",
             forbidden: &["삼겹살"],
         },
     ]
@@ -108,18 +109,15 @@ async fn a_violating_first_answer_is_repaired_into_a_compliant_recipe() {
                 "{label}: {forbidden} in {names:?}"
             );
         }
-        if s.violation == "allergen" {
-            let check = body["checks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["rule"] == "allergen:땅콩");
-            assert!(
-                check.is_some_and(|c| c["passed"] == true),
-                "{label}: {:#}",
-                body["checks"]
-            );
-        }
+        let checks = body["checks"].as_array().unwrap();
+        let guarded: Vec<&Value> = checks
+            .iter()
+            .filter(|c| c["rule"].as_str().unwrap().starts_with(s.failing_rule))
+            .collect();
+        assert!(
+            !guarded.is_empty() && guarded.iter().all(|c| c["passed"] == true),
+            "{label}: {checks:#?}"
+        );
         // Nothing lost: both attempts' tokens are counted (output tokens are Claude's alone;
         // input tokens also include the retrieval query's Titan call) and both recipe calls
         // reached the metrics.

@@ -83,7 +83,7 @@ fn a_fixture_index_written_to_disk_reads_back_equal() {
         };
         let rows = (0..20).map(|i| (0..256).map(|j| ((i * 7 + j * 13) % 23) as f32 - 11.0).collect()).collect();
         let ids = (0..20).map(|i| format!("{:05}", 10_000 + i)).collect();
-        let built = NutritionIndex::from_vectors(origin, ids, rows).unwrap().with_fallback_min_similarity(0.25);
+        let built = NutritionIndex::from_vectors(origin, ids, rows).unwrap().with_fallback_min_standout(5.0);
         let (bin, meta) = built.encode().unwrap();
         std::fs::write(dir.join("i.bin"), &bin).unwrap();
         std::fs::write(dir.join("i.meta.json"), &meta).unwrap();
@@ -197,7 +197,7 @@ async fn the_prompt_carries_the_retrieved_verified_figures() {
 
     let prompt = chat.requests.lock().unwrap()[0].messages[0].content.clone();
     assert!(prompt.contains("검증된 식품 영양 정보"), "{prompt}");
-    let lines: Vec<&str> = prompt.lines().filter(|l| l.starts_with("- ") && l.contains("[NDB ") || l.contains("[MFDS ")).collect();
+    let lines: Vec<&str> = prompt.lines().filter(|l| l.starts_with("- ") && (l.contains("[NDB ") || l.contains("[MFDS "))).collect();
     assert!(lines.len() >= 5, "{prompt}");
     for line in &lines {
         let id = line.split('[').nth(1).unwrap().split(']').next().unwrap();
@@ -293,23 +293,22 @@ async fn names_the_table_misses_are_resolved_by_retrieval_and_nonsense_stays_unm
 }
 
 #[tokio::test]
-async fn an_english_variant_is_resolved_too() {
+async fn names_whose_nearest_row_does_not_stand_out_stay_unmatched() {
+    // On the emulator these land on unrelated rows (salmon, paprika) by n-gram chance; the
+    // calibrated standout threshold keeps such guesses out of the nutrition figures.
     let emu = emulator(None).await;
     let retrieval = Arc::new(retrieval_on(&emu.endpoint(), test_config()).await);
     let verifier = TableVerifier::new(table(), Some(retrieval.clone()));
-    let req = request(json!({"target": "keto", "language": "en"}));
-    let name = ENGLISH_VARIANT.0;
-    assert!(table().match_name(name).is_none(), "the table matches {name} itself");
-    retrieval
-        .resolve_unmatched(&[name.to_owned()], Deadline::after(Duration::from_secs(30)), &MetricsRecorder::new())
-        .await;
-    let report = verifier.verify(&req, &recipe_with(&[name])).nutrition;
-    let food = report.ingredients[0].food.as_ref().expect("resolved");
-    assert_eq!(food.food_id, ENGLISH_VARIANT.1);
+    let names = ["samgyeopsal", "belly of pig", "자동차 타이어"];
+    for name in names {
+        assert!(table().match_name(name).is_none(), "the table matches {name} itself");
+    }
+    let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    retrieval.resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &MetricsRecorder::new()).await;
+    let report = verifier.verify(&request(json!({"target": "keto", "language": "en"})), &recipe_with(&names)).nutrition;
+    assert_eq!(report.unmatched_ingredients, owned);
+    assert_eq!(emu.stats().titan.calls, 3);
 }
-
-/// An English ingredient name the table's exact and fuzzy matching miss, and its row.
-const ENGLISH_VARIANT: (&str, &str) = ("pork belly strips skin on", "10005");
 
 // ---- embed-text through its handler ----
 

@@ -59,10 +59,14 @@ async fn generate_recipe_binary_answers_the_keto_event_and_writes_emf_metrics() 
     assert_eq!(emu.stats().claude.successes, 1);
     let stdout = process.stdout_tail();
     let emf: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let line = emf.iter().find(|d| d.get("InvocationCount").is_some()).unwrap_or_else(|| panic!("no EMF line in {stdout}"));
+    let line = emf
+        .iter()
+        .find(|d| d["ModelId"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        .unwrap_or_else(|| panic!("no EMF line for the Claude call in {stdout}"));
     assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "AI-Chef/Bedrock");
     assert_eq!(line["Status"], "Success");
-    assert_eq!(line["ModelId"], "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    assert_eq!(line["InvocationCount"], 1);
+    assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["ModelId", "Status"]]));
 }
 
 #[tokio::test]

@@ -94,14 +94,21 @@ pub async fn embed_text_app() -> Result<EmbedTextApp, InitError> {
 
 /// The batch-dispatcher: the recipe service plus the results table and the jobs queue, both
 /// required (a missing `RESULTS_TABLE` or `JOBS_QUEUE_URL` fails the init naming it).
-pub async fn batch_dispatcher_app() -> Result<crate::handlers::batch_dispatcher::BatchDispatcherApp, InitError> {
+pub async fn batch_dispatcher_app(
+) -> Result<crate::handlers::batch_dispatcher::BatchDispatcherApp, InitError> {
     let foundation = Foundation::from_env().await?;
     let table = foundation.config.require_results_table()?.to_owned();
     let queue_url = foundation.config.require_jobs_queue_url()?.to_owned();
-    let store = crate::batch::DynamoResultStore::new(aws_sdk_dynamodb::Client::new(&foundation.sdk), table);
+    let dynamo = aws_sdk_dynamodb::Client::new(&foundation.sdk);
+    let store = crate::batch::DynamoResultStore::new(dynamo, table);
     let queue = crate::batch::SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), queue_url);
+    // Model calls without the SDK's retries: the adaptive limit must see every throttle.
+    let model_calls = Foundation {
+        config: foundation.config.clone(),
+        sdk: crate::batch::dispatch::model_sdk_config(&foundation.sdk),
+    };
     Ok(crate::handlers::batch_dispatcher::BatchDispatcherApp::new(
-        foundation.recipe_service()?,
+        model_calls.recipe_service()?,
         foundation.metrics_sink(),
         Arc::new(store),
         Arc::new(queue),

@@ -22,6 +22,9 @@ pub const V1_DIMENSIONS: u32 = 1536;
 pub const V2_DIMENSIONS: [u32; 3] = [256, 512, 1024];
 /// Parallel Titan calls per request: enough to hide latency, few enough not to self-throttle.
 pub const CONCURRENCY: usize = 4;
+/// A Titan call is not started with less time than this left after the margin: it could
+/// not finish, and would only spend a call on a certain timeout.
+pub const MIN_CALL_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,6 +195,7 @@ impl EmbeddingService {
         }
         let budget = deadline
             .budget(self.config.deadline_margin)
+            .filter(|budget| *budget >= MIN_CALL_BUDGET)
             .ok_or(ServiceError::DeadlineExceeded { attempts: 0 })?;
         let request = EmbedRequest {
             model_id: model_id.clone(),

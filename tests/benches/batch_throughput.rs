@@ -6,8 +6,9 @@
 //! retried through the queue, and requests lost (dead-lettered or never stored).
 //!
 //! Outcomes go to the in-memory result store (same claim/complete semantics as DynamoDB): the
-//! figure measured is the model quota, not the table. The SDK is configured exactly as the
-//! functions configure it (`Foundation::from_env`: standard retries, 3 attempts).
+//! figure measured is the model quota, not the table. The SDK is configured as the function
+//! configures it (`Foundation::from_env`, then `model_sdk_config`: one SDK attempt per model
+//! call, passing failures retried by the dispatcher under the adaptive limit).
 //!
 //! Run: `make bench-batch` (or `cargo bench -p ai-chef-tests --bench batch_throughput`).
 //! Knobs: `BENCH_REQUESTS` (200), `BENCH_RPM` (600), `BENCH_LATENCY_MS` (1500),
@@ -16,13 +17,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ai_chef::app::Foundation;
+use ai_chef::batch::dispatch::model_sdk_config;
 use ai_chef::batch::{AimdConfig, InMemoryStore, SqsJobQueue};
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
-use ai_chef::nutrition::FoodTable;
-use ai_chef::verify::TableVerifier;
 use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
+use ai_chef::nutrition::FoodTable;
+use ai_chef::verify::TableVerifier;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -45,7 +47,10 @@ impl MetricsSink for NoMetrics {
 }
 
 fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Queued {
@@ -71,16 +76,32 @@ struct Row {
 }
 
 fn context(budget: Duration) -> Context {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let mut ctx = Context::default();
     ctx.request_id = "bench".to_owned();
     ctx.deadline = now_ms + budget.as_millis() as u64;
     ctx
 }
 
-async fn run(policy: &str, limit: AimdConfig, requests: usize, rpm: u32, latency_ms: u64, batch: usize) -> Row {
-    let plan = FaultPlan::from_json(&json!({"rpmQuota": rpm, "latencyMs": latency_ms}).to_string()).unwrap();
-    let emu = Emulator::start(EmulatorOptions { faults: plan, ..EmulatorOptions::default() }).await.unwrap();
+async fn run(
+    policy: &str,
+    limit: AimdConfig,
+    requests: usize,
+    rpm: u32,
+    latency_ms: u64,
+    batch: usize,
+) -> Row {
+    let plan = FaultPlan::from_json(&json!({"rpmQuota": rpm, "latencyMs": latency_ms}).to_string())
+        .unwrap();
+    let emu = Emulator::start(EmulatorOptions {
+        faults: plan,
+        ..EmulatorOptions::default()
+    })
+    .await
+    .unwrap();
     std::env::set_var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emu.endpoint());
     let foundation = Foundation::from_env().await.unwrap();
     let store = Arc::new(InMemoryStore::new());
@@ -88,13 +109,21 @@ async fn run(policy: &str, limit: AimdConfig, requests: usize, rpm: u32, latency
         // The food-table verifier without prompt facts: only Claude calls meet the quota.
         RecipeService::new(
             foundation.config.clone(),
-            foundation.bedrock(),
-            Arc::new(TableVerifier::new(FoodTable::load_embedded().unwrap(), None)),
+            Arc::new(ai_chef::bedrock::client::BedrockClient::new(
+                &model_sdk_config(&foundation.sdk),
+            )),
+            Arc::new(TableVerifier::new(
+                FoodTable::load_embedded().unwrap(),
+                None,
+            )),
             None,
         ),
         Arc::new(NoMetrics),
         store.clone(),
-        Arc::new(SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), "http://127.0.0.1:9/unused")),
+        Arc::new(SqsJobQueue::new(
+            aws_sdk_sqs::Client::new(&foundation.sdk),
+            "http://127.0.0.1:9/unused",
+        )),
     )
     .with_limit(limit);
 
@@ -116,14 +145,19 @@ async fn run(policy: &str, limit: AimdConfig, requests: usize, rpm: u32, latency
     let mut invocations = 0;
     while !queue.is_empty() {
         let now = Instant::now();
-        let (mut visible, hidden): (VecDeque<Queued>, VecDeque<Queued>) = queue.drain(..).partition(|m| m.visible_at <= now);
+        let (mut visible, hidden): (VecDeque<Queued>, VecDeque<Queued>) =
+            queue.drain(..).partition(|m| m.visible_at <= now);
         queue = hidden;
         if visible.is_empty() {
             let next = queue.iter().map(|m| m.visible_at).min().unwrap();
             tokio::time::sleep_until(next.into()).await;
             continue;
         }
-        let rest = if visible.len() > batch { visible.split_off(batch) } else { VecDeque::new() };
+        let rest = if visible.len() > batch {
+            visible.split_off(batch)
+        } else {
+            VecDeque::new()
+        };
         queue.extend(rest);
         let mut taken = Vec::new();
         for mut message in visible {
@@ -165,7 +199,11 @@ async fn run(policy: &str, limit: AimdConfig, requests: usize, rpm: u32, latency
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let completed = store.results(JOB).iter().filter(|r| r.status.as_str() == "succeeded").count();
+    let completed = store
+        .results(JOB)
+        .iter()
+        .filter(|r| r.status.as_str() == "succeeded")
+        .count();
     let stats = emu.stats();
     let ceiling = f64::from(rpm) / 60.0;
     let per_second = completed as f64 / seconds;
@@ -198,7 +236,10 @@ fn main() {
     let rpm = knob("BENCH_RPM", 600) as u32;
     let latency_ms = knob("BENCH_LATENCY_MS", 1500);
     let batch = knob("BENCH_BATCH", 200) as usize;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!(
         "batch throughput: {requests} requests, quota {rpm} rpm (ceiling {:.1} req/s), model latency {latency_ms} ms, \
          {batch} records per invocation, visibility {}s, maxReceiveCount {MAX_RECEIVE_COUNT}",

@@ -22,7 +22,10 @@ impl Moto {
         let port_text = port.to_string();
         let candidates: [(&str, Vec<&str>); 2] = [
             ("moto_server", vec!["-H", "127.0.0.1", "-p", &port_text]),
-            ("python3", vec!["-m", "moto.server", "-H", "127.0.0.1", "-p", &port_text]),
+            (
+                "python3",
+                vec!["-m", "moto.server", "-H", "127.0.0.1", "-p", &port_text],
+            ),
         ];
         let mut errors = Vec::new();
         for (program, args) in candidates {
@@ -82,7 +85,9 @@ fn wait_ready(child: &mut Child, port: u16) -> Result<(), String> {
         if let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
             use std::io::{Read, Write};
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-            let request = format!("GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            let request = format!(
+                "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+            );
             if stream.write_all(request.as_bytes()).is_ok() {
                 let mut first = [0u8; 12];
                 if stream.read_exact(&mut first).is_ok() && first.starts_with(b"HTTP/1.") {
@@ -97,13 +102,19 @@ fn wait_ready(child: &mut Child, port: u16) -> Result<(), String> {
 
 /// Creates the results table as the SAM template defines it (`jobId` + `requestId`).
 pub async fn create_results_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
     client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("jobId").attribute_type(ScalarAttributeType::S).build().unwrap(),
+            AttributeDefinition::builder()
+                .attribute_name("jobId")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
         )
         .attribute_definitions(
             AttributeDefinition::builder()
@@ -112,8 +123,20 @@ pub async fn create_results_table(client: &aws_sdk_dynamodb::Client, name: &str)
                 .build()
                 .unwrap(),
         )
-        .key_schema(KeySchemaElement::builder().attribute_name("jobId").key_type(KeyType::Hash).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("requestId").key_type(KeyType::Range).build().unwrap())
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("jobId")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("requestId")
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -143,11 +166,16 @@ pub async fn create_queues(
         .queue_url
         .unwrap();
     let dlq_arn = queue_arn(client, &dlq_url).await;
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}).to_string();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+            .to_string();
     let jobs_url = client
         .create_queue()
         .queue_name(format!("{prefix}-jobs"))
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_secs.to_string(),
+        )
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await
@@ -155,7 +183,11 @@ pub async fn create_queues(
         .queue_url
         .unwrap();
     let jobs_arn = queue_arn(client, &jobs_url).await;
-    Queues { jobs_url, jobs_arn, dlq_url }
+    Queues {
+        jobs_url,
+        jobs_arn,
+        dlq_url,
+    }
 }
 
 pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
@@ -177,7 +209,11 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> s
         .map(|m| {
             let attributes: serde_json::Map<String, serde_json::Value> = m
                 .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone()))).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::String(v.clone())))
+                        .collect()
+                })
                 .unwrap_or_default();
             serde_json::json!({
                 "messageId": m.message_id(),

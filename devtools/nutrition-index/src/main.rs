@@ -15,7 +15,7 @@ use ai_chef::error::ServiceError;
 use ai_chef::metrics::MetricsRecorder;
 use ai_chef::nutrition::{normalize_name, FoodTable, TableError};
 use ai_chef::retrieval::index::{self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex};
-use ai_chef::retrieval::search::top_k;
+use ai_chef::retrieval::search::standout;
 use ai_chef::retrieval::expected_source;
 use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -62,8 +62,9 @@ struct Args {
     /// Directory to write nutrition-index.bin and nutrition-index.meta.json into.
     #[arg(long, default_value = "shared/data")]
     out_dir: PathBuf,
-    /// Titan v2 output dimensions (256, 512 or 1024).
-    #[arg(long, default_value_t = 256)]
+    /// Titan v2 output dimensions (256, 512 or 1024). 1024 keeps the emulator's hashed
+    /// n-gram vectors apart; real Titan separates names well at 256 too.
+    #[arg(long, default_value_t = 1024)]
     dimensions: u32,
     /// Vector storage: i8 (a quarter of the size) or f32.
     #[arg(long, value_enum, default_value_t = EncodingArg::I8)]
@@ -123,17 +124,15 @@ impl Embedder {
     }
 }
 
-/// The fallback threshold: midway between the best similarity an unrelated text reaches and
-/// the 10th percentile of table names finding their own row; never below the noise floor.
-fn calibrate(own_row_similarities: &mut [f32], noise: &[f32]) -> (f32, f32, f32) {
-    own_row_similarities.sort_by(|a, b| a.total_cmp(b));
-    let p10 = own_row_similarities
-        .get(own_row_similarities.len() / 10)
-        .copied()
-        .unwrap_or(1.0);
-    let floor = noise.iter().copied().fold(-1.0f32, f32::max);
-    let threshold = if p10 > floor { (p10 + floor) / 2.0 } else { floor + 0.01 };
-    (threshold.clamp(-1.0, 1.0), p10, floor)
+/// The fallback threshold (a standout, see `search::standout`): midway between the most an
+/// unrelated text stands out and the 10th percentile of table names that find their own
+/// row; never at or below the unrelated texts.
+fn calibrate(own_row_standouts: &mut [f32], noise: &[f32]) -> (f32, f32, f32) {
+    own_row_standouts.sort_by(|a, b| a.total_cmp(b));
+    let p10 = own_row_standouts.get(own_row_standouts.len() / 10).copied().unwrap_or(f32::MAX);
+    let floor = noise.iter().copied().fold(0.0f32, f32::max);
+    let threshold = if p10 > floor { (p10 + floor) / 2.0 } else { floor + 0.1 };
+    (threshold, p10, floor)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
@@ -193,30 +192,28 @@ async fn run(args: Args) -> Result<(), BuildError> {
     let name_vectors = embedder.embed_batched(&names, batch, "calibration names").await?;
     let dims = built.dimensions();
     let mut own: Vec<f32> = Vec::new();
-    let mut found_own = 0usize;
     for (row, vector) in name_vectors.iter().enumerate() {
-        let unit = index_unit(vector);
-        if let Some(best) = top_k(built.vectors(), dims, &unit, 1).first() {
-            found_own += usize::from(best.row == row);
-            if let Some(own_vector) = built.vector(row) {
-                own.push(ai_chef::retrieval::search::dot(own_vector, &unit));
+        if let Some((best, z)) = standout(built.vectors(), dims, &index_unit(vector)) {
+            if best.row == row {
+                own.push(z);
             }
         }
     }
+    let found_own = own.len();
     let probes: Vec<String> = UNRELATED_PROBES.iter().map(|s| (*s).to_owned()).collect();
     let noise: Vec<f32> = embedder
         .embed(probes)
         .await?
         .iter()
-        .filter_map(|v| top_k(built.vectors(), dims, &index_unit(v), 1).first().map(|n| n.similarity))
+        .filter_map(|v| standout(built.vectors(), dims, &index_unit(v)).map(|(_, z)| z))
         .collect();
     let (threshold, p10, floor) = calibrate(&mut own, &noise);
     progress(&format!(
-        "calibration: {found_own}/{} Korean names find their own row first; own-row similarity p10 {p10:.3}, \
-         unrelated texts reach {floor:.3}; fallback threshold {threshold:.3}",
+        "calibration: {found_own}/{} Korean names find their own row first, standing out by {p10:.2} σ or more \
+         (10th percentile); unrelated texts stand out by up to {floor:.2} σ; fallback threshold {threshold:.2} σ",
         table.len()
     ));
-    let built = built.with_fallback_min_similarity((threshold * 1000.0).round() / 1000.0);
+    let built = built.with_fallback_min_standout((threshold * 100.0).round() / 100.0);
 
     let (bin, meta) = built.encode()?;
     std::fs::create_dir_all(&args.out_dir).map_err(|source| BuildError::Write { path: args.out_dir.clone(), source })?;
@@ -259,11 +256,11 @@ mod tests {
 
     #[test]
     fn the_threshold_sits_between_noise_and_names() {
-        let mut own: Vec<f32> = (0..100).map(|i| 0.5 + i as f32 / 200.0).collect();
-        let (threshold, p10, floor) = calibrate(&mut own, &[0.1, 0.2]);
-        assert!((p10 - 0.55).abs() < 1e-6 && (floor - 0.2).abs() < 1e-6);
-        assert!((threshold - 0.375).abs() < 1e-6);
-        let (threshold, _, _) = calibrate(&mut [0.3, 0.3], &[0.5]);
-        assert!((threshold - 0.51).abs() < 1e-6);
+        let mut own: Vec<f32> = (0..100).map(|i| 5.0 + i as f32 / 10.0).collect();
+        let (threshold, p10, floor) = calibrate(&mut own, &[3.0, 4.0]);
+        assert!((p10 - 6.0).abs() < 1e-5 && (floor - 4.0).abs() < 1e-6);
+        assert!((threshold - 5.0).abs() < 1e-5);
+        let (threshold, _, _) = calibrate(&mut [3.0, 3.0], &[4.5]);
+        assert!((threshold - 4.6).abs() < 1e-5);
     }
 }

@@ -69,9 +69,15 @@ pub fn validate_submission(body: &[u8]) -> Result<Vec<Value>, ServiceError> {
         }
         match RecipeRequest::from_value(request.clone()) {
             Ok(_) => {}
-            Err(ServiceError::InvalidRequest { details: fields, .. }) => {
+            Err(ServiceError::InvalidRequest {
+                details: fields, ..
+            }) => {
                 details.extend(fields.into_iter().map(|f| {
-                    let field = if f.field == "body" { prefix.clone() } else { format!("{prefix}.{}", f.field) };
+                    let field = if f.field == "body" {
+                        prefix.clone()
+                    } else {
+                        format!("{prefix}.{}", f.field)
+                    };
                     FieldError::new(field, f.message)
                 }));
             }
@@ -204,7 +210,10 @@ pub fn parse_limit(raw: Option<&str>) -> Result<u32, ServiceError> {
             .ok_or_else(|| {
                 ServiceError::invalid(
                     format!("limit must be a whole number from 1 to {MAX_PAGE_LIMIT}"),
-                    vec![FieldError::new("limit", format!("got `{}`", text.chars().take(20).collect::<String>()))],
+                    vec![FieldError::new(
+                        "limit",
+                        format!("got `{}`", text.chars().take(20).collect::<String>()),
+                    )],
                 )
             }),
     }
@@ -220,7 +229,10 @@ pub async fn read_job(
     if !is_valid_key(job_id) {
         return Err(ServiceError::invalid(
             "jobId is not a job id",
-            vec![FieldError::new("jobId", "must be 1 to 128 letters, digits, `-`, `_`, `.` or `:`")],
+            vec![FieldError::new(
+                "jobId",
+                "must be 1 to 128 letters, digits, `-`, `_`, `.` or `:`",
+            )],
         ));
     }
     let limit = parse_limit(limit)?;
@@ -268,7 +280,10 @@ mod tests {
     #[async_trait::async_trait]
     impl JobQueue for RecordingQueue {
         async fn send_batch(&self, entries: &[QueueEntry]) -> Result<Vec<SendFailure>, QueueError> {
-            self.bodies.lock().unwrap().extend(entries.iter().map(|e| e.body.clone()));
+            self.bodies
+                .lock()
+                .unwrap()
+                .extend(entries.iter().map(|e| e.body.clone()));
             Ok(Vec::new())
         }
     }
@@ -283,18 +298,36 @@ mod tests {
         ]})
         .to_string();
         let err = validate_submission(body.as_bytes()).unwrap_err();
-        let ServiceError::InvalidRequest { details, .. } = err else { panic!("{err:?}") };
+        let ServiceError::InvalidRequest { details, .. } = err else {
+            panic!("{err:?}")
+        };
         let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["requests[1].profile.budget", "requests[2].colour", "requests[3]"]);
+        assert_eq!(
+            fields,
+            [
+                "requests[1].profile.budget",
+                "requests[2].colour",
+                "requests[3]"
+            ]
+        );
     }
 
     #[test]
     fn submissions_hold_one_to_a_hundred_requests() {
         for n in [0usize, 101] {
             let body = json!({"requests": vec![json!({"target": "keto"}); n]}).to_string();
-            assert_eq!(validate_submission(body.as_bytes()).unwrap_err().status(), 400, "{n}");
+            assert_eq!(
+                validate_submission(body.as_bytes()).unwrap_err().status(),
+                400,
+                "{n}"
+            );
         }
-        assert_eq!(validate_submission(br#"{"request": []}"#).unwrap_err().status(), 400);
+        assert_eq!(
+            validate_submission(br#"{"request": []}"#)
+                .unwrap_err()
+                .status(),
+            400
+        );
         assert_eq!(validate_submission(b"[1]").unwrap_err().status(), 400);
     }
 
@@ -303,13 +336,20 @@ mod tests {
         let store = InMemoryStore::new();
         let queue = RecordingQueue::default();
         let body = json!({"requests": vec![json!({"target": "vegan"}); 23]}).to_string();
-        let accepted = submit(&store, &queue, body.as_bytes(), 1_000, 30).await.unwrap();
+        let accepted = submit(&store, &queue, body.as_bytes(), 1_000, 30)
+            .await
+            .unwrap();
         assert_eq!(accepted.accepted, 23);
         assert!(accepted.job_id.starts_with("job-") && is_valid_key(&accepted.job_id));
-        let bodies = queue.bodies.lock().unwrap();
-        let messages: Vec<BatchMessage> = bodies.iter().map(|b| BatchMessage::parse(Some(b)).unwrap()).collect();
+        let bodies = queue.bodies.lock().unwrap().clone();
+        let messages: Vec<BatchMessage> = bodies
+            .iter()
+            .map(|b| BatchMessage::parse(Some(b)).unwrap())
+            .collect();
         assert_eq!(messages[22].request_id, "r022");
-        assert!(messages.iter().all(|m| m.job_id == accepted.job_id && m.request["target"] == "vegan"));
+        assert!(messages
+            .iter()
+            .all(|m| m.job_id == accepted.job_id && m.request["target"] == "vegan"));
         let header = store.job_header(&accepted.job_id).await.unwrap().unwrap();
         assert_eq!((header.total, header.expires_at), (23, 1 + 30 * 86_400));
     }
@@ -318,37 +358,107 @@ mod tests {
     async fn a_job_reads_back_with_counts_and_pages() {
         let store = InMemoryStore::new();
         store
-            .create_job(&JobHeader { job_id: "job-x".into(), total: 5, created_at_ms: 0, expires_at: 0 })
+            .create_job(&JobHeader {
+                job_id: "job-x".into(),
+                total: 5,
+                created_at_ms: 0,
+                expires_at: 0,
+            })
             .await
             .unwrap();
-        for (i, outcome) in [FinalOutcome::Succeeded(json!({"recipe": 1})), FinalOutcome::Failed(json!({"code": "invalid_request"}))]
-            .into_iter()
-            .enumerate()
+        for (i, outcome) in [
+            FinalOutcome::Succeeded(json!({"recipe": 1})),
+            FinalOutcome::Failed(json!({"code": "invalid_request"})),
+        ]
+        .into_iter()
+        .enumerate()
         {
-            let key = ResultKey { job_id: "job-x".into(), request_id: request_id(i) };
-            store.claim(&key, &Lease { owner: "o".into(), until_ms: 10, expires_at: 0 }, 0).await.unwrap();
+            let key = ResultKey {
+                job_id: "job-x".into(),
+                request_id: request_id(i),
+            };
+            store
+                .claim(
+                    &key,
+                    &Lease {
+                        owner: "o".into(),
+                        until_ms: 10,
+                        expires_at: 0,
+                    },
+                    0,
+                )
+                .await
+                .unwrap();
             store.complete(&key, "o", &outcome, 0, 1).await.unwrap();
         }
-        let key = ResultKey { job_id: "job-x".into(), request_id: request_id(2) };
-        store.claim(&key, &Lease { owner: "o".into(), until_ms: 10, expires_at: 0 }, 0).await.unwrap();
+        let key = ResultKey {
+            job_id: "job-x".into(),
+            request_id: request_id(2),
+        };
+        store
+            .claim(
+                &key,
+                &Lease {
+                    owner: "o".into(),
+                    until_ms: 10,
+                    expires_at: 0,
+                },
+                0,
+            )
+            .await
+            .unwrap();
 
         let view = read_job(&store, "job-x", Some("2"), None).await.unwrap();
-        assert_eq!(view.counts, Counts { succeeded: 1, failed: 1, pending: 3, total: 5 });
+        assert_eq!(
+            view.counts,
+            Counts {
+                succeeded: 1,
+                failed: 1,
+                pending: 3,
+                total: 5
+            }
+        );
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["results"][0]["status"], "succeeded");
         assert_eq!(json["results"][0]["result"]["recipe"], 1);
         assert_eq!(json["results"][1]["error"]["code"], "invalid_request");
         assert!(json["results"][1].get("result").is_none());
         let token = view.next_token.unwrap();
-        let next = read_job(&store, "job-x", Some("2"), Some(&token)).await.unwrap();
+        let next = read_job(&store, "job-x", Some("2"), Some(&token))
+            .await
+            .unwrap();
         assert_eq!(next.results.len(), 1);
         assert_eq!(next.results[0].request_id, "r002");
         assert!(next.next_token.is_none());
 
-        assert_eq!(read_job(&store, "job-nope", None, None).await.unwrap_err().code(), "not_found");
-        assert_eq!(read_job(&store, "job-x", Some("0"), None).await.unwrap_err().status(), 400);
+        assert_eq!(
+            read_job(&store, "job-nope", None, None)
+                .await
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
+        assert_eq!(
+            read_job(&store, "job-x", Some("0"), None)
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
         let other = encode_token("job-other", "r000");
-        assert_eq!(read_job(&store, "job-x", None, Some(&other)).await.unwrap_err().status(), 400);
-        assert_eq!(read_job(&store, "job-x", None, Some("%%%")).await.unwrap_err().status(), 400);
+        assert_eq!(
+            read_job(&store, "job-x", None, Some(&other))
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            read_job(&store, "job-x", None, Some("%%%"))
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
     }
 }

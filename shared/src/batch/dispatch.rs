@@ -6,8 +6,10 @@
 //! outcome acknowledges the message with no model call and no write; another live delivery
 //! makes this one retry later). An invalid request is stored `failed`. A valid one waits for
 //! a permit, starts only if the time left covers a record's expected duration, and its outcome
-//! is stored `succeeded`, or `failed` when it can never succeed; a passing failure
-//! (throttling, timeout, outage, store trouble) releases the claim and is reported for retry.
+//! is stored `succeeded`, or `failed` when it can never succeed. A passing failure (throttling,
+//! timeout, outage) is first retried within the invocation after a jittered pause, under the
+//! limit the throttle lowered, while time allows; then (or on store trouble) the claim is
+//! released and the message reported for retry.
 
 use super::api::expires_at;
 use super::limiter::AdaptiveGate;
@@ -27,6 +29,8 @@ use std::time::{Duration, Instant};
 /// after its deadline, and by then the message is not visible again yet (the visibility
 /// timeout is longer than the function timeout), so a crashed holder never blocks for long.
 pub const LEASE_SLACK: Duration = Duration::from_secs(30);
+/// Default number of passing failures a record retries within one invocation.
+pub const LOCAL_RETRIES: u32 = 6;
 
 /// What became of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +73,8 @@ pub struct Dispatcher<'a> {
     pub metrics: &'a MetricsRecorder,
     pub deadline: Deadline,
     pub ttl_days: u32,
+    /// Passing failures retried within the invocation before the queue retries the message.
+    pub local_retries: u32,
 }
 
 impl std::fmt::Debug for Dispatcher<'_> {
@@ -133,13 +139,18 @@ impl Dispatcher<'_> {
         let now = now_ms();
         let lease = Lease {
             owner: owner.clone(),
-            until_ms: now + self.deadline.remaining().as_millis() as u64 + LEASE_SLACK.as_millis() as u64,
+            until_ms: now
+                + self.deadline.remaining().as_millis() as u64
+                + LEASE_SLACK.as_millis() as u64,
             expires_at: expires_at(now, self.ttl_days),
         };
         match self.store.claim(&key, &lease, now).await {
             Ok(Claim::Claimed { attempts }) => tracing::debug!(attempts, "claimed"),
             Ok(Claim::Done(status)) => {
-                tracing::info!(status = status.as_str(), "outcome already stored; acknowledged without a model call");
+                tracing::info!(
+                    status = status.as_str(),
+                    "outcome already stored; acknowledged without a model call"
+                );
                 return RecordOutcome::AlreadyDone;
             }
             Ok(Claim::Busy) => {
@@ -156,29 +167,69 @@ impl Dispatcher<'_> {
             Err(err) => return self.finish(&key, &owner, Err(err)).await,
         };
 
-        let permit = self.gate.acquire().await;
-        let needed = self.gate.required_budget(MIN_ATTEMPT_BUDGET);
-        let margin = self.service.config().deadline_margin;
-        if self.deadline.budget(margin).is_none_or(|left| left < needed) {
-            drop(permit);
-            tracing::info!(needed_ms = needed.as_millis() as u64, "not started: the deadline cannot cover it");
-            self.release(&key, &owner, &ServiceError::DeadlineExceeded { attempts: 0 }).await;
-            return RecordOutcome::Retry(RetryReason::NoTimeLeft);
+        let mut retries = 0u32;
+        loop {
+            let permit = self.gate.acquire().await;
+            let needed = self.gate.required_budget(MIN_ATTEMPT_BUDGET);
+            let margin = self.service.config().deadline_margin;
+            if self
+                .deadline
+                .budget(margin)
+                .is_none_or(|left| left < needed)
+            {
+                drop(permit);
+                tracing::info!(
+                    needed_ms = needed.as_millis() as u64,
+                    "not started: the deadline cannot cover it"
+                );
+                self.release(
+                    &key,
+                    &owner,
+                    &ServiceError::DeadlineExceeded { attempts: 0 },
+                )
+                .await;
+                return RecordOutcome::Retry(RetryReason::NoTimeLeft);
+            }
+            let started = Instant::now();
+            let generated = self
+                .service
+                .generate(&request, self.deadline, self.metrics)
+                .await;
+            match &generated {
+                Ok(_) => permit.succeeded(started.elapsed()),
+                Err(ServiceError::Throttled { .. }) => permit.throttled(),
+                Err(_) => drop(permit),
+            }
+            match generated {
+                Err(err) if err.is_transient() && retries < self.local_retries => {
+                    // Again in this invocation, under the (now lower) limit, after a jittered
+                    // pause: cheaper than a round trip through the queue's visibility timeout.
+                    retries += 1;
+                    tracing::info!(
+                        code = err.code(),
+                        retry = retries,
+                        "passing failure; retried in this invocation"
+                    );
+                    let left = self.deadline.budget(margin).unwrap_or_default();
+                    tokio::time::sleep(local_backoff(retries).min(left)).await;
+                }
+                generated => {
+                    let generated = generated.and_then(|response| {
+                        serde_json::to_value(response)
+                            .map_err(|e| ServiceError::Internal(e.to_string()))
+                    });
+                    return self.finish(&key, &owner, generated).await;
+                }
+            }
         }
-        let started = Instant::now();
-        let generated = self.service.generate(&request, self.deadline, self.metrics).await;
-        match &generated {
-            Ok(_) => permit.succeeded(started.elapsed()),
-            Err(ServiceError::Throttled { .. }) => permit.throttled(),
-            Err(_) => drop(permit),
-        }
-        let generated = generated.and_then(|response| {
-            serde_json::to_value(response).map_err(|e| ServiceError::Internal(e.to_string()))
-        });
-        self.finish(&key, &owner, generated).await
     }
 
-    async fn finish(&self, key: &ResultKey, owner: &str, generated: Result<Value, ServiceError>) -> RecordOutcome {
+    async fn finish(
+        &self,
+        key: &ResultKey,
+        owner: &str,
+        generated: Result<Value, ServiceError>,
+    ) -> RecordOutcome {
         let outcome = match generated {
             Ok(response) => FinalOutcome::Succeeded(response),
             Err(err) if err.is_transient() => {
@@ -219,14 +270,54 @@ impl Dispatcher<'_> {
     }
 
     async fn release(&self, key: &ResultKey, owner: &str, err: &ServiceError) {
-        if let Err(store_err) = self.store.release(key, owner, &error_value(err), now_ms()).await {
+        if let Err(store_err) = self
+            .store
+            .release(key, owner, &error_value(err), now_ms())
+            .await
+        {
             // The lease then simply expires on its own.
             tracing::warn!(error = %store_err, "claim not released");
         }
     }
 }
 
+/// The SDK configuration for the batch's model calls: one attempt per call, so that every
+/// throttle reaches the adaptive limit at once (the SDK's hidden retries would keep it from
+/// ever seeing most of them); the dispatcher retries passing failures itself under the lowered
+/// limit ([`LOCAL_RETRIES`]). The table and queue clients keep the SDK's standard retries.
+pub fn model_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    sdk.to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
+}
+
+/// Full-jitter exponential backoff: uniform in `0..=min(cap, base × 2^retry)`.
+pub fn local_backoff(retry: u32) -> Duration {
+    const BASE_MS: u64 = 100;
+    const CAP_MS: u64 = 1_000;
+    let ceiling = BASE_MS.saturating_mul(1u64 << retry.min(16)).min(CAP_MS);
+    Duration::from_millis(rand::random::<u64>() % (ceiling + 1))
+}
+
 /// The contract's error object (`{"code", "message", "details"}`).
 fn error_value(err: &ServiceError) -> Value {
     serde_json::to_value(err.to_body().error).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_within_a_growing_cap() {
+        for retry in 0..20 {
+            let cap = Duration::from_millis((100u64 << retry.min(16)).min(1_000));
+            for _ in 0..50 {
+                assert!(local_backoff(retry) <= cap);
+            }
+        }
+        let spread: std::collections::HashSet<Duration> =
+            (0..50).map(|_| local_backoff(3)).collect();
+        assert!(spread.len() > 10, "not jittered: {spread:?}");
+    }
 }

@@ -10,8 +10,8 @@
 
 use super::message::JOB_HEADER_KEY;
 use super::store::{
-    Claim, FinalOutcome, JobHeader, Lease, ResultKey, ResultStatus, ResultStore, ResultsPage, StatusCounts, StoreError,
-    StoredResult,
+    Claim, FinalOutcome, JobHeader, Lease, ResultKey, ResultStatus, ResultStore, ResultsPage,
+    StatusCounts, StoreError, StoredResult,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -65,11 +65,15 @@ fn unavailable<E: std::error::Error>(err: E) -> StoreError {
 }
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn number(item: &Item, name: &str) -> Option<u64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 fn status_of(item: &Item) -> Result<ResultStatus, StoreError> {
@@ -80,7 +84,10 @@ fn status_of(item: &Item) -> Result<ResultStatus, StoreError> {
 
 fn json_attr(item: &Item, name: &str) -> Result<Option<Value>, StoreError> {
     text(item, name)
-        .map(|raw| serde_json::from_str(raw).map_err(|e| StoreError::Malformed(format!("`{name}` is not JSON: {e}"))))
+        .map(|raw| {
+            serde_json::from_str(raw)
+                .map_err(|e| StoreError::Malformed(format!("`{name}` is not JSON: {e}")))
+        })
         .transpose()
 }
 
@@ -99,7 +106,12 @@ fn to_result(item: &Item) -> Result<StoredResult, StoreError> {
 
 #[async_trait]
 impl ResultStore for DynamoResultStore {
-    async fn claim(&self, key: &ResultKey, lease: &Lease, now_ms: u64) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        key: &ResultKey,
+        lease: &Lease,
+        now_ms: u64,
+    ) -> Result<Claim, StoreError> {
         let sent = self
             .client
             .update_item()
@@ -132,7 +144,11 @@ impl ResultStore for DynamoResultStore {
                     .map_or(1, |a| u32::try_from(a).unwrap_or(u32::MAX));
                 Ok(Claim::Claimed { attempts })
             }
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 // Why the condition failed decides between "done" and "busy".
                 match self.get(&key.job_id, &key.request_id).await? {
                     Some(item) => match status_of(&item)? {
@@ -159,7 +175,8 @@ impl ResultStore for DynamoResultStore {
             FinalOutcome::Succeeded(value) => ("result", value),
             FinalOutcome::Failed(value) => ("error", value),
         };
-        let json = serde_json::to_string(value).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let json =
+            serde_json::to_string(value).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let sent = self
             .client
             .update_item()
@@ -183,12 +200,24 @@ impl ResultStore for DynamoResultStore {
             .await;
         match sent {
             Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(unavailable(err)),
         }
     }
 
-    async fn release(&self, key: &ResultKey, owner: &str, error: &Value, now_ms: u64) -> Result<(), StoreError> {
+    async fn release(
+        &self,
+        key: &ResultKey,
+        owner: &str,
+        error: &Value,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
         let sent = self
             .client
             .update_item()
@@ -207,7 +236,13 @@ impl ResultStore for DynamoResultStore {
             .await;
         match sent {
             // Not ours any more: the lease expired and another delivery took it.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(err) => Err(unavailable(err)),
             Ok(_) => Ok(()),
         }
@@ -269,9 +304,17 @@ impl ResultStore for DynamoResultStore {
         }
     }
 
-    async fn results_page(&self, job_id: &str, limit: u32, after: Option<&str>) -> Result<ResultsPage, StoreError> {
+    async fn results_page(
+        &self,
+        job_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<ResultsPage, StoreError> {
         let start = after.map(|request_id| {
-            HashMap::from([("jobId".to_owned(), s(job_id)), ("requestId".to_owned(), s(request_id))])
+            HashMap::from([
+                ("jobId".to_owned(), s(job_id)),
+                ("requestId".to_owned(), s(request_id)),
+            ])
         });
         let output = self
             .client
@@ -286,7 +329,11 @@ impl ResultStore for DynamoResultStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let results = output.items().iter().map(to_result).collect::<Result<Vec<_>, _>>()?;
+        let results = output
+            .items()
+            .iter()
+            .map(to_result)
+            .collect::<Result<Vec<_>, _>>()?;
         let last = output
             .last_evaluated_key()
             .and_then(|key| text(key, "requestId"))

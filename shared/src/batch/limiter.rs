@@ -30,8 +30,8 @@ impl Default for AimdConfig {
             initial: 10.0,
             min: 1.0,
             max: 100.0,
-            increase: 4.0,
-            backoff: 0.7,
+            increase: 2.0,
+            backoff: 0.9,
         }
     }
 }
@@ -50,10 +50,15 @@ impl AimdConfig {
 }
 
 /// The limit itself: pure arithmetic, no time, no I/O.
+///
+/// Until the first throttle it is in slow start (as TCP): each success adds 1, doubling the
+/// limit per window, so an unknown quota is found within a few round trips; the first throttle
+/// halves it and from then on it grows by `increase` per window and shrinks by `backoff`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AimdLimit {
     config: AimdConfig,
     limit: f64,
+    slow_start: bool,
     /// Counts decreases; work started before the last decrease cannot cause another one, so a
     /// burst of throttles from one overshoot shrinks the limit once, not once per request.
     epoch: u64,
@@ -67,6 +72,7 @@ impl AimdLimit {
         AimdLimit {
             limit: config.initial.clamp(min, max),
             config,
+            slow_start: true,
             epoch: 0,
         }
     }
@@ -85,7 +91,8 @@ impl AimdLimit {
     }
 
     pub fn on_success(&mut self) {
-        self.limit = (self.limit + self.config.increase / self.limit).min(self.config.max);
+        let step = if self.slow_start { 1.0 } else { self.config.increase / self.limit };
+        self.limit = (self.limit + step).min(self.config.max);
     }
 
     /// A throttle from work started in `started_epoch`; returns whether the limit decreased.
@@ -93,7 +100,9 @@ impl AimdLimit {
         if started_epoch != self.epoch {
             return false;
         }
-        self.limit = (self.limit * self.config.backoff).max(self.config.min);
+        let factor = if self.slow_start { 0.5 } else { self.config.backoff };
+        self.slow_start = false;
+        self.limit = (self.limit * factor).max(self.config.min);
         self.epoch += 1;
         true
     }
@@ -227,7 +236,10 @@ impl AdaptiveGate {
                 Signal::Throttled => {
                     state.throttles += 1;
                     if state.limit.on_throttle(epoch) {
-                        tracing::info!(limit = state.limit.value(), "throttled: concurrency limit lowered");
+                        tracing::info!(
+                            limit = state.limit.value(),
+                            "throttled: concurrency limit lowered"
+                        );
                     }
                 }
                 Signal::Neutral => {}
@@ -278,16 +290,53 @@ mod tests {
     use std::sync::Arc;
 
     fn config() -> AimdConfig {
-        AimdConfig { initial: 10.0, min: 1.0, max: 20.0, increase: 1.0, backoff: 0.5 }
+        AimdConfig {
+            initial: 10.0,
+            min: 1.0,
+            max: 20.0,
+            increase: 1.0,
+            backoff: 0.5,
+        }
     }
 
     #[test]
-    fn a_window_of_successes_adds_the_increase() {
+    fn slow_start_doubles_per_window_until_the_first_throttle_halves_it() {
+        let mut limit = AimdLimit::new(AimdConfig { max: 100.0, ..config() });
+        for _ in 0..10 {
+            limit.on_success();
+        }
+        assert_eq!(limit.value(), 20.0);
+        assert!(limit.on_throttle(limit.epoch()));
+        assert_eq!(limit.value(), 10.0);
+        limit.on_success();
+        assert!(limit.value() < 10.2, "additive from now on: {}", limit.value());
+    }
+
+    /// A limit past slow start, at 10.
+    fn steady() -> AimdLimit {
         let mut limit = AimdLimit::new(config());
         for _ in 0..10 {
             limit.on_success();
         }
-        assert!((limit.value() - 11.0).abs() < 0.1, "{}", limit.value());
+        limit.on_throttle(limit.epoch());
+        assert_eq!(limit.value(), 10.0);
+        limit
+    }
+
+    #[test]
+    fn a_window_of_successes_adds_the_increase() {
+        let mut limit = steady();
+        for _ in 0..10 {
+            limit.on_success();
+        }
+        // Each success adds 1/limit, and the limit grows along the way: a little under +1.
+        assert!(
+            limit.value() > 10.9 && limit.value() < 11.0,
+            "{}",
+            limit.value()
+        );
+        assert_eq!(limit.permits(), 10);
+        limit.on_success();
         assert_eq!(limit.permits(), 11);
     }
 
@@ -308,7 +357,7 @@ mod tests {
 
     #[test]
     fn throttles_from_one_overshoot_decrease_once() {
-        let mut limit = AimdLimit::new(config());
+        let mut limit = steady();
         let started = limit.epoch();
         assert!(limit.on_throttle(started));
         assert!(!limit.on_throttle(started));
@@ -366,12 +415,16 @@ mod tests {
     async fn throttles_shrink_the_gate_and_dropped_permits_are_returned() {
         let gate = AdaptiveGate::new(config());
         let permits: Vec<_> = futures::future::join_all((0..10).map(|_| gate.acquire())).await;
+        // The first throttle ends slow start (halving); the second, from the same window, is ignored.
         assert_eq!(gate.snapshot().in_flight, 10);
         let mut permits = permits.into_iter();
         permits.next().unwrap().throttled();
         permits.next().unwrap().throttled();
         drop(permits);
         let snapshot = gate.snapshot();
-        assert_eq!((snapshot.limit, snapshot.in_flight, snapshot.throttles), (5.0, 0, 2));
+        assert_eq!(
+            (snapshot.limit, snapshot.in_flight, snapshot.throttles),
+            (5.0, 0, 2)
+        );
     }
 }

@@ -34,8 +34,11 @@ pub enum MessageError {
 
 impl BatchMessage {
     pub fn parse(body: Option<&str>) -> Result<BatchMessage, MessageError> {
-        let body = body.filter(|b| !b.trim().is_empty()).ok_or(MessageError::Empty)?;
-        let message: BatchMessage = serde_json::from_str(body).map_err(|e| MessageError::Shape(e.to_string()))?;
+        let body = body
+            .filter(|b| !b.trim().is_empty())
+            .ok_or(MessageError::Empty)?;
+        let message: BatchMessage =
+            serde_json::from_str(body).map_err(|e| MessageError::Shape(e.to_string()))?;
         if !is_valid_key(&message.job_id) {
             return Err(MessageError::Key { field: "jobId" });
         }
@@ -78,18 +81,36 @@ mod tests {
         let message = BatchMessage::parse(Some(body)).unwrap();
         assert_eq!(message.job_id, "job-1");
         assert_eq!(message.request["target"], "keto");
-        assert_eq!(BatchMessage::parse(Some(&message.to_body())).unwrap(), message);
+        assert_eq!(
+            BatchMessage::parse(Some(&message.to_body())).unwrap(),
+            message
+        );
     }
 
     #[test]
     fn unusable_bodies_are_refused() {
-        for body in [None, Some(""), Some("not json"), Some(r#"{"jobId":"j"}"#), Some(r#"{"jobId":"j","requestId":"r","request":{},"x":1}"#)] {
+        for body in [
+            None,
+            Some(""),
+            Some("not json"),
+            Some(r#"{"jobId":"j"}"#),
+            Some(r#"{"jobId":"j","requestId":"r","request":{},"x":1}"#),
+        ] {
             assert!(BatchMessage::parse(body).is_err(), "{body:?}");
         }
         let header = r##"{"jobId":"j","requestId":"#job","request":{}}"##;
-        assert_eq!(BatchMessage::parse(Some(header)).unwrap_err(), MessageError::Key { field: "requestId" });
-        let long = format!(r#"{{"jobId":"{}","requestId":"r","request":{{}}}}"#, "j".repeat(129));
-        assert_eq!(BatchMessage::parse(Some(&long)).unwrap_err(), MessageError::Key { field: "jobId" });
+        assert_eq!(
+            BatchMessage::parse(Some(header)).unwrap_err(),
+            MessageError::Key { field: "requestId" }
+        );
+        let long = format!(
+            r#"{{"jobId":"{}","requestId":"r","request":{{}}}}"#,
+            "j".repeat(129)
+        );
+        assert_eq!(
+            BatchMessage::parse(Some(&long)).unwrap_err(),
+            MessageError::Key { field: "jobId" }
+        );
     }
 
     #[test]

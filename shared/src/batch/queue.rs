@@ -47,7 +47,11 @@ pub trait JobQueue: Send + Sync {
 
 /// Splits entries into batches of at most `max_entries` and `max_bytes` of bodies. An entry
 /// larger than `max_bytes` gets a batch of its own (SQS then reports it as failed).
-pub fn chunk_entries(entries: &[QueueEntry], max_entries: usize, max_bytes: usize) -> Vec<&[QueueEntry]> {
+pub fn chunk_entries(
+    entries: &[QueueEntry],
+    max_entries: usize,
+    max_bytes: usize,
+) -> Vec<&[QueueEntry]> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
@@ -164,16 +168,30 @@ mod tests {
     use std::sync::Mutex;
 
     fn entries(n: usize, size: usize) -> Vec<QueueEntry> {
-        (0..n).map(|i| QueueEntry { id: format!("e{i}"), body: "x".repeat(size) }).collect()
+        (0..n)
+            .map(|i| QueueEntry {
+                id: format!("e{i}"),
+                body: "x".repeat(size),
+            })
+            .collect()
     }
 
     #[test]
     fn chunks_respect_count_and_size() {
-        let sizes: Vec<usize> = chunk_entries(&entries(25, 10), 10, 1_000).iter().map(|c| c.len()).collect();
+        let sizes: Vec<usize> = chunk_entries(&entries(25, 10), 10, 1_000)
+            .iter()
+            .map(|c| c.len())
+            .collect();
         assert_eq!(sizes, [10, 10, 5]);
-        let sizes: Vec<usize> = chunk_entries(&entries(5, 400), 10, 1_000).iter().map(|c| c.len()).collect();
+        let sizes: Vec<usize> = chunk_entries(&entries(5, 400), 10, 1_000)
+            .iter()
+            .map(|c| c.len())
+            .collect();
         assert_eq!(sizes, [2, 2, 1]);
-        let sizes: Vec<usize> = chunk_entries(&entries(2, 5_000), 10, 1_000).iter().map(|c| c.len()).collect();
+        let sizes: Vec<usize> = chunk_entries(&entries(2, 5_000), 10, 1_000)
+            .iter()
+            .map(|c| c.len())
+            .collect();
         assert_eq!(sizes, [1, 1]);
         assert!(chunk_entries(&[], 10, 1_000).is_empty());
     }
@@ -196,12 +214,21 @@ mod tests {
             let mut failures = Vec::new();
             for entry in batch {
                 let seen = sent.iter().filter(|id| **id == entry.id).count();
-                let fails_once = self.flaky.contains(&entry.id) && !sent.contains(&format!("tried-{}", entry.id));
+                let fails_once = self.flaky.contains(&entry.id)
+                    && !sent.contains(&format!("tried-{}", entry.id));
                 if self.fatal.as_deref() == Some(entry.id.as_str()) {
-                    failures.push(SendFailure { id: entry.id.clone(), sender_fault: true, reason: "too big".into() });
+                    failures.push(SendFailure {
+                        id: entry.id.clone(),
+                        sender_fault: true,
+                        reason: "too big".into(),
+                    });
                 } else if fails_once {
                     sent.push(format!("tried-{}", entry.id));
-                    failures.push(SendFailure { id: entry.id.clone(), sender_fault: false, reason: "internal".into() });
+                    failures.push(SendFailure {
+                        id: entry.id.clone(),
+                        sender_fault: false,
+                        reason: "internal".into(),
+                    });
                 } else {
                     assert_eq!(seen, 0, "{} sent twice", entry.id);
                     sent.push(entry.id.clone());
@@ -213,17 +240,37 @@ mod tests {
 
     #[tokio::test]
     async fn failed_entries_are_resent_and_only_they() {
-        let queue = FlakyQueue { flaky: vec!["e3".into(), "e17".into()], ..FlakyQueue::default() };
+        let queue = FlakyQueue {
+            flaky: vec!["e3".into(), "e17".into()],
+            ..FlakyQueue::default()
+        };
         enqueue_all(&queue, &entries(23, 10)).await.unwrap();
-        let sent: Vec<String> = queue.sent.lock().unwrap().iter().filter(|s| !s.starts_with("tried-")).cloned().collect();
+        let sent: Vec<String> = queue
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| !s.starts_with("tried-"))
+            .cloned()
+            .collect();
         assert_eq!(sent.len(), 23);
-        assert_eq!(*queue.calls.lock().unwrap(), 4, "3 chunks, then one resend of the 2 failed");
+        assert_eq!(
+            *queue.calls.lock().unwrap(),
+            4,
+            "3 chunks, then one resend of the 2 failed"
+        );
     }
 
     #[tokio::test]
     async fn a_sender_fault_refuses_the_submission() {
-        let queue = FlakyQueue { fatal: Some("e1".into()), ..FlakyQueue::default() };
+        let queue = FlakyQueue {
+            fatal: Some("e1".into()),
+            ..FlakyQueue::default()
+        };
         let err = enqueue_all(&queue, &entries(3, 10)).await.unwrap_err();
-        assert!(matches!(err, QueueError::Unsent { ref unsent, .. } if unsent == &["e1"]), "{err:?}");
+        assert!(
+            matches!(err, QueueError::Unsent { ref unsent, .. } if unsent == &["e1"]),
+            "{err:?}"
+        );
     }
 }

@@ -150,7 +150,8 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait ResultStore: Send + Sync {
-    async fn claim(&self, key: &ResultKey, lease: &Lease, now_ms: u64) -> Result<Claim, StoreError>;
+    async fn claim(&self, key: &ResultKey, lease: &Lease, now_ms: u64)
+        -> Result<Claim, StoreError>;
     /// Writes the outcome if `owner` still holds the pending lease; false when it does not.
     async fn complete(
         &self,
@@ -161,12 +162,23 @@ pub trait ResultStore: Send + Sync {
         now_ms: u64,
     ) -> Result<bool, StoreError>;
     /// Gives up `owner`'s lease after a passing failure, noting the error.
-    async fn release(&self, key: &ResultKey, owner: &str, error: &Value, now_ms: u64) -> Result<(), StoreError>;
+    async fn release(
+        &self,
+        key: &ResultKey,
+        owner: &str,
+        error: &Value,
+        now_ms: u64,
+    ) -> Result<(), StoreError>;
     async fn create_job(&self, header: &JobHeader) -> Result<(), StoreError>;
     async fn job_header(&self, job_id: &str) -> Result<Option<JobHeader>, StoreError>;
     async fn status_counts(&self, job_id: &str) -> Result<StatusCounts, StoreError>;
     /// Up to `limit` results in request-id order, after `after` when given.
-    async fn results_page(&self, job_id: &str, limit: u32, after: Option<&str>) -> Result<ResultsPage, StoreError>;
+    async fn results_page(
+        &self,
+        job_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<ResultsPage, StoreError>;
 }
 
 #[derive(Debug, Clone)]
@@ -219,7 +231,12 @@ fn to_result(request_id: &str, item: &MemoryItem) -> StoredResult {
 
 #[async_trait]
 impl ResultStore for InMemoryStore {
-    async fn claim(&self, key: &ResultKey, lease: &Lease, now_ms: u64) -> Result<Claim, StoreError> {
+    async fn claim(
+        &self,
+        key: &ResultKey,
+        lease: &Lease,
+        now_ms: u64,
+    ) -> Result<Claim, StoreError> {
         let mut items = self.items();
         match items.get_mut(key) {
             None => {
@@ -242,7 +259,9 @@ impl ResultStore for InMemoryStore {
                 item.lease_owner = Some(lease.owner.clone());
                 item.lease_until_ms = lease.until_ms;
                 item.updated_at_ms = now_ms;
-                Ok(Claim::Claimed { attempts: item.attempts })
+                Ok(Claim::Claimed {
+                    attempts: item.attempts,
+                })
             }
             Some(item) if item.status == ResultStatus::Pending => Ok(Claim::Busy),
             Some(item) => Ok(Claim::Done(item.status)),
@@ -275,7 +294,13 @@ impl ResultStore for InMemoryStore {
         Ok(true)
     }
 
-    async fn release(&self, key: &ResultKey, owner: &str, _error: &Value, now_ms: u64) -> Result<(), StoreError> {
+    async fn release(
+        &self,
+        key: &ResultKey,
+        owner: &str,
+        _error: &Value,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
         let mut items = self.items();
         if let Some(item) = items.get_mut(key) {
             if item.status == ResultStatus::Pending && item.lease_owner.as_deref() == Some(owner) {
@@ -295,7 +320,12 @@ impl ResultStore for InMemoryStore {
     }
 
     async fn job_header(&self, job_id: &str) -> Result<Option<JobHeader>, StoreError> {
-        Ok(self.headers.lock().unwrap_or_else(PoisonError::into_inner).get(job_id).cloned())
+        Ok(self
+            .headers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(job_id)
+            .cloned())
     }
 
     async fn status_counts(&self, job_id: &str) -> Result<StatusCounts, StoreError> {
@@ -308,7 +338,12 @@ impl ResultStore for InMemoryStore {
         Ok(counts)
     }
 
-    async fn results_page(&self, job_id: &str, limit: u32, after: Option<&str>) -> Result<ResultsPage, StoreError> {
+    async fn results_page(
+        &self,
+        job_id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<ResultsPage, StoreError> {
         let after = after.unwrap_or(JOB_HEADER_KEY);
         let items = self.items();
         let mut matching = items
@@ -317,7 +352,11 @@ impl ResultStore for InMemoryStore {
             .map(|(k, item)| to_result(&k.request_id, item));
         let results: Vec<StoredResult> = matching.by_ref().take(limit as usize).collect();
         let more = matching.next().is_some();
-        let last = if more { results.last().map(|r| r.request_id.clone()) } else { None };
+        let last = if more {
+            results.last().map(|r| r.request_id.clone())
+        } else {
+            None
+        };
         Ok(ResultsPage { results, last })
     }
 }
@@ -328,32 +367,75 @@ mod tests {
     use serde_json::json;
 
     fn key(r: &str) -> ResultKey {
-        ResultKey { job_id: "job-1".into(), request_id: r.into() }
+        ResultKey {
+            job_id: "job-1".into(),
+            request_id: r.into(),
+        }
     }
 
     fn lease(owner: &str, until_ms: u64) -> Lease {
-        Lease { owner: owner.into(), until_ms, expires_at: 0 }
+        Lease {
+            owner: owner.into(),
+            until_ms,
+            expires_at: 0,
+        }
     }
 
     #[tokio::test]
     async fn a_claim_excludes_others_until_its_lease_expires() {
         let store = InMemoryStore::new();
-        assert_eq!(store.claim(&key("r0"), &lease("a", 100), 0).await.unwrap(), Claim::Claimed { attempts: 1 });
-        assert_eq!(store.claim(&key("r0"), &lease("b", 200), 50).await.unwrap(), Claim::Busy);
-        assert_eq!(store.claim(&key("r0"), &lease("b", 300), 101).await.unwrap(), Claim::Claimed { attempts: 2 });
+        assert_eq!(
+            store.claim(&key("r0"), &lease("a", 100), 0).await.unwrap(),
+            Claim::Claimed { attempts: 1 }
+        );
+        assert_eq!(
+            store.claim(&key("r0"), &lease("b", 200), 50).await.unwrap(),
+            Claim::Busy
+        );
+        assert_eq!(
+            store
+                .claim(&key("r0"), &lease("b", 300), 101)
+                .await
+                .unwrap(),
+            Claim::Claimed { attempts: 2 }
+        );
         // The first owner lost its lease: its outcome is not written.
-        assert!(!store.complete(&key("r0"), "a", &FinalOutcome::Succeeded(json!(1)), 0, 102).await.unwrap());
-        assert!(store.complete(&key("r0"), "b", &FinalOutcome::Succeeded(json!(2)), 0, 103).await.unwrap());
-        assert_eq!(store.claim(&key("r0"), &lease("c", 999), 10_000).await.unwrap(), Claim::Done(ResultStatus::Succeeded));
+        assert!(!store
+            .complete(&key("r0"), "a", &FinalOutcome::Succeeded(json!(1)), 0, 102)
+            .await
+            .unwrap());
+        assert!(store
+            .complete(&key("r0"), "b", &FinalOutcome::Succeeded(json!(2)), 0, 103)
+            .await
+            .unwrap());
+        assert_eq!(
+            store
+                .claim(&key("r0"), &lease("c", 999), 10_000)
+                .await
+                .unwrap(),
+            Claim::Done(ResultStatus::Succeeded)
+        );
         assert_eq!(store.results("job-1")[0].result, Some(json!(2)));
     }
 
     #[tokio::test]
     async fn a_release_lets_the_next_delivery_claim_at_once() {
         let store = InMemoryStore::new();
-        store.claim(&key("r0"), &lease("a", 1_000), 0).await.unwrap();
-        store.release(&key("r0"), "a", &json!({"code": "throttled"}), 1).await.unwrap();
-        assert_eq!(store.claim(&key("r0"), &lease("b", 1_000), 2).await.unwrap(), Claim::Claimed { attempts: 2 });
+        store
+            .claim(&key("r0"), &lease("a", 1_000), 0)
+            .await
+            .unwrap();
+        store
+            .release(&key("r0"), "a", &json!({"code": "throttled"}), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim(&key("r0"), &lease("b", 1_000), 2)
+                .await
+                .unwrap(),
+            Claim::Claimed { attempts: 2 }
+        );
     }
 
     #[tokio::test]
@@ -363,9 +445,16 @@ mod tests {
             store.claim(&key(r), &lease("a", 1), 0).await.unwrap();
         }
         let first = store.results_page("job-1", 2, None).await.unwrap();
-        let ids: Vec<_> = first.results.iter().map(|r| r.request_id.as_str()).collect();
+        let ids: Vec<_> = first
+            .results
+            .iter()
+            .map(|r| r.request_id.as_str())
+            .collect();
         assert_eq!((ids, first.last.as_deref()), (vec!["r0", "r1"], Some("r1")));
-        let second = store.results_page("job-1", 2, first.last.as_deref()).await.unwrap();
+        let second = store
+            .results_page("job-1", 2, first.last.as_deref())
+            .await
+            .unwrap();
         assert_eq!((second.results.len(), second.last), (1, None));
         assert_eq!(store.status_counts("job-1").await.unwrap().pending, 3);
     }

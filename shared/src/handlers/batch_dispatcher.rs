@@ -4,10 +4,11 @@
 
 use super::{flush_metrics, warm_up};
 use crate::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
+use crate::batch::dispatch::LOCAL_RETRIES;
 use crate::batch::limiter::{AdaptiveGate, AimdConfig};
 use crate::batch::message::now_ms;
-use crate::batch::store::ResultStore;
 use crate::batch::queue::JobQueue;
+use crate::batch::store::ResultStore;
 use crate::batch::Dispatcher;
 use crate::deadline::Deadline;
 use crate::error::ServiceError;
@@ -31,6 +32,8 @@ pub struct BatchDispatcherApp {
     pub queue: Arc<dyn JobQueue>,
     pub gate: Arc<AdaptiveGate>,
     pub result_ttl_days: u32,
+    /// Passing failures a record retries within one invocation before the queue retries it.
+    pub local_retries: u32,
 }
 
 impl std::fmt::Debug for BatchDispatcherApp {
@@ -58,6 +61,7 @@ impl BatchDispatcherApp {
             queue,
             gate: Arc::new(AdaptiveGate::new(AimdConfig::default())),
             result_ttl_days,
+            local_retries: LOCAL_RETRIES,
         }
     }
 
@@ -66,9 +70,19 @@ impl BatchDispatcherApp {
         self.gate = Arc::new(AdaptiveGate::new(config));
         self
     }
+
+    /// The same app retrying passing failures `retries` times within an invocation (0: only
+    /// the queue retries them).
+    pub fn with_local_retries(mut self, retries: u32) -> Self {
+        self.local_retries = retries;
+        self
+    }
 }
 
-pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(
+    app: &BatchDispatcherApp,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     let recorder = MetricsRecorder::new();
     let answer = match classify(event.payload) {
@@ -81,6 +95,7 @@ pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Resu
                 metrics: &recorder,
                 deadline,
                 ttl_days: app.result_ttl_days,
+                local_retries: app.local_retries,
             };
             let (response, summary) = dispatcher.run(&event.records).await;
             tracing::info!(
@@ -111,12 +126,23 @@ pub async fn handle(app: &BatchDispatcherApp, event: LambdaEvent<Value>) -> Resu
     Ok(answer)
 }
 
-async fn http(app: &BatchDispatcherApp, request: &ApiGatewayV2httpRequest) -> Result<(u16, Value), ServiceError> {
+async fn http(
+    app: &BatchDispatcherApp,
+    request: &ApiGatewayV2httpRequest,
+) -> Result<(u16, Value), ServiceError> {
     let (method, path) = route(request);
-    let to_value = |v: Result<Value, serde_json::Error>| v.map_err(|e| ServiceError::Internal(e.to_string()));
+    let to_value =
+        |v: Result<Value, serde_json::Error>| v.map_err(|e| ServiceError::Internal(e.to_string()));
     if method == "POST" && path.ends_with("/batches") {
         let body = json_body(request, MAX_SUBMIT_BYTES)?;
-        let accepted = submit(app.store.as_ref(), app.queue.as_ref(), &body, now_ms(), app.result_ttl_days).await?;
+        let accepted = submit(
+            app.store.as_ref(),
+            app.queue.as_ref(),
+            &body,
+            now_ms(),
+            app.result_ttl_days,
+        )
+        .await?;
         return Ok((202, to_value(serde_json::to_value(accepted))?));
     }
     if method == "GET" {
@@ -127,7 +153,13 @@ async fn http(app: &BatchDispatcherApp, request: &ApiGatewayV2httpRequest) -> Re
         let job_id = request.path_parameters.get("jobId").cloned().or(from_path);
         if let Some(job_id) = job_id {
             let query = &request.query_string_parameters;
-            let view = read_job(app.store.as_ref(), &job_id, query.first("limit"), query.first("nextToken")).await?;
+            let view = read_job(
+                app.store.as_ref(),
+                &job_id,
+                query.first("limit"),
+                query.first("nextToken"),
+            )
+            .await?;
             return Ok((200, to_value(serde_json::to_value(view))?));
         }
     }

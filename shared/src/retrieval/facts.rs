@@ -167,10 +167,11 @@ mod tests {
         let laver = table.foods().iter().find(|f| f.id.starts_with("MFDS:")).unwrap();
         let ko = facts_block(&[belly, laver], Language::Ko);
         assert!(ko.starts_with("검증된 식품 영양 정보"), "{ko}");
-        assert!(ko.contains(&format!("- 삼겹살 (pork belly) [NDB 10005]: 518 kcal, 단백질 {} g, 지방 53 g", figure(belly.per_100g.protein_g))), "{ko}");
+        let expected = format!("- 삼겹살 ({}) [NDB 10005]: 518 kcal, 단백질 {} g, 지방 53 g", belly.name_en, figure(belly.per_100g.protein_g));
+        assert!(ko.contains(&expected), "{ko}");
         assert!(ko.contains(&format!("[MFDS {}]", laver.id.trim_start_matches("MFDS:"))), "{ko}");
         let en = facts_block(&[belly], Language::En);
-        assert!(en.contains("- pork belly (삼겹살) [NDB 10005]: 518 kcal, protein") && en.contains("sodium"), "{en}");
+        assert!(en.contains(&format!("- {} (삼겹살) [NDB 10005]: 518 kcal, protein", belly.name_en)) && en.contains("sodium"), "{en}");
         assert_eq!(facts_block(&[], Language::Ko), "");
     }
 

@@ -101,9 +101,10 @@ pub struct IndexMeta {
     pub table_digest: String,
     /// sha256 of the `.bin` file (hex).
     pub vectors_digest: String,
-    /// Cosine similarity a name must reach to be matched by the name fallback, calibrated by
-    /// the builder on this backend (similarities of real Titan and of the emulator differ).
-    pub fallback_min_similarity: f32,
+    /// How far (in standard deviations over all rows, see `search::standout`) a name's best
+    /// row must stand out for the name fallback to take it; calibrated by the builder on the
+    /// backend that made the vectors.
+    pub fallback_min_standout: f32,
 }
 
 /// What the builder supplies; rows, dimensions and digests are derived.
@@ -211,7 +212,7 @@ impl NutritionIndex {
             created_with: origin.created_with,
             table_digest: origin.table_digest,
             vectors_digest: String::new(),
-            fallback_min_similarity: 1.0,
+            fallback_min_standout: f32::MAX,
         };
         let mut index = NutritionIndex { meta, ids, vectors };
         index.meta.vectors_digest = sha256_hex(&index.encode_vectors_file());
@@ -219,8 +220,8 @@ impl NutritionIndex {
     }
 
     /// Sets the name-fallback threshold the builder calibrated (metadata only).
-    pub fn with_fallback_min_similarity(mut self, similarity: f32) -> Self {
-        self.meta.fallback_min_similarity = similarity;
+    pub fn with_fallback_min_standout(mut self, standout: f32) -> Self {
+        self.meta.fallback_min_standout = standout;
         self
     }
 
@@ -294,10 +295,10 @@ impl NutritionIndex {
         if meta.format_version != FORMAT_VERSION {
             return Err(IndexError::UnsupportedVersion(meta.format_version));
         }
-        if !(meta.fallback_min_similarity.is_finite() && (-1.0..=1.0).contains(&meta.fallback_min_similarity)) {
+        if !(meta.fallback_min_standout.is_finite() && meta.fallback_min_standout > 0.0) {
             return Err(IndexError::MetaJson(format!(
-                "fallbackMinSimilarity {} is not a cosine similarity",
-                meta.fallback_min_similarity
+                "fallbackMinStandout {} is not a positive number of standard deviations",
+                meta.fallback_min_standout
             )));
         }
         if sha256_hex(bin) != meta.vectors_digest {
@@ -469,6 +470,7 @@ mod tests {
     fn round_trip_is_exact_for_both_encodings() {
         for encoding in [Encoding::F32, Encoding::I8] {
             let index = sample(encoding);
+            let index = index.with_fallback_min_standout(5.0);
             let (bin, meta) = index.encode().unwrap();
             let decoded = NutritionIndex::decode(&bin, &meta).unwrap();
             assert_eq!(decoded, index, "{encoding:?}");
@@ -491,7 +493,7 @@ mod tests {
 
     #[test]
     fn corrupt_files_are_typed_errors() {
-        let index = sample(Encoding::F32);
+        let index = sample(Encoding::F32).with_fallback_min_standout(5.0);
         let (bin, meta) = index.encode().unwrap();
         let with_digest = |bin: &[u8]| -> String {
             let mut m = index.meta().clone();

@@ -60,8 +60,9 @@ pub struct RetrievalSettings {
     pub max_facts: usize,
     /// Longest the query embedding may take; the recipe's own budget is worth more.
     pub facts_time_limit: Duration,
-    /// Minimum cosine similarity for the name fallback; below it a name stays unmatched.
-    pub fallback_min_similarity: f32,
+    /// How far a name's best row must stand out (standard deviations) for the name
+    /// fallback to take it; below, the name stays unmatched.
+    pub fallback_min_standout: f32,
 }
 
 impl RetrievalSettings {
@@ -71,7 +72,7 @@ impl RetrievalSettings {
             top_k: 8,
             max_facts: 10,
             facts_time_limit: Duration::from_secs(3),
-            fallback_min_similarity: meta.fallback_min_similarity,
+            fallback_min_standout: meta.fallback_min_standout,
         }
     }
 }
@@ -339,10 +340,10 @@ impl NutritionRetrieval {
         }
     }
 
-    /// The table row nearest to a name vector, if similar enough.
+    /// The table row nearest to a name vector, if it stands out clearly enough.
     fn best_row(&self, vector: &[f32]) -> Option<usize> {
-        let best = top_k(self.index.vectors(), self.index.dimensions(), vector, 1).into_iter().next()?;
-        (best.similarity >= self.settings.fallback_min_similarity)
+        let (best, z) = search::standout(self.index.vectors(), self.index.dimensions(), vector)?;
+        (z >= self.settings.fallback_min_standout)
             .then(|| self.table_rows.get(best.row).copied())
             .flatten()
     }

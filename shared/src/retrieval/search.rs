@@ -35,6 +35,30 @@ pub fn top_k(vectors: &[f32], dimensions: usize, query: &[f32], k: usize) -> Vec
     scored
 }
 
+/// The best row and how far its similarity stands out from the similarities of all rows,
+/// in standard deviations (a z-score). Unlike a raw cosine, this is comparable across
+/// embedding backends: a name that truly names a row lifts that row far above the rest,
+/// while unrelated text only reaches the usual tail of some hundred draws.
+pub fn standout(vectors: &[f32], dimensions: usize, query: &[f32]) -> Option<(Neighbour, f32)> {
+    if dimensions == 0 || query.len() != dimensions {
+        return None;
+    }
+    let similarities: Vec<f32> = vectors.chunks_exact(dimensions).map(|v| dot(v, query)).collect();
+    if similarities.len() < 2 || similarities.iter().any(|s| !s.is_finite()) {
+        return None;
+    }
+    let n = similarities.len() as f32;
+    let mean = similarities.iter().sum::<f32>() / n;
+    let deviation = (similarities.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n).sqrt();
+    let (row, similarity) = similarities
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, s)| if s > best.1 { (i, s) } else { best });
+    let z = if deviation > 0.0 { (similarity - mean) / deviation } else { 0.0 };
+    Some((Neighbour { row, similarity }, z))
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -59,6 +83,21 @@ mod tests {
         assert_eq!(all.iter().map(|n| n.row).collect::<Vec<_>>(), vec![2, 1, 0, 3]);
         assert!(top_k(&flat, 3, &[1.0, 0.0], 2).is_empty());
         assert!(top_k(&flat, 3, &unit(&[1.0, 0.0, 0.0]), 0).is_empty());
+    }
+
+    #[test]
+    fn a_clear_match_stands_out_and_a_flat_one_does_not() {
+        let mut rows = vec![unit(&[1.0, 0.0, 0.0, 0.0])];
+        for i in 0..20 {
+            rows.push(unit(&[0.1, 1.0, (i as f32).sin(), (i as f32).cos()]));
+        }
+        let flat = rows.concat();
+        let (best, z) = standout(&flat, 4, &unit(&[1.0, 0.02, 0.0, 0.0])).unwrap();
+        assert_eq!(best.row, 0);
+        assert!(z > 3.0, "{z}");
+        let (_, z) = standout(&flat, 4, &unit(&[0.0, 0.0, 1.0, 1.0])).unwrap();
+        assert!(z < 2.5, "{z}");
+        assert!(standout(&flat, 4, &[1.0]).is_none());
     }
 
     #[test]
