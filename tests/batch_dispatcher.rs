@@ -471,15 +471,23 @@ async fn two_concurrent_deliveries_of_one_message_store_one_model_calls_result()
     let event = sqs_event(&received, &stack.queues.jobs_arn);
     let message_id = received[0].message_id().unwrap();
 
+    // moto does not serialise conditional writes that arrive in the same millisecond (DynamoDB
+    // does), so the second delivery starts 150 ms later: still while the first one is inside
+    // its 500 ms model call. The simultaneous case is covered with the in-memory store below.
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        handle(
+            &stack.app,
+            lambda_event(event.clone(), Duration::from_secs(30)),
+        )
+        .await
+    };
     let (a, b) = tokio::join!(
         handle(
             &stack.app,
             lambda_event(event.clone(), Duration::from_secs(30))
         ),
-        handle(
-            &stack.app,
-            lambda_event(event.clone(), Duration::from_secs(30))
-        ),
+        second,
     );
     let failures: Vec<Value> = [a.unwrap(), b.unwrap()]
         .iter()
@@ -658,12 +666,39 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
     assert_eq!(gate.throttles, 3);
     let defaults = AimdConfig::default();
     let twice_lowered = defaults.initial * defaults.backoff * defaults.backoff;
-    assert!(gate.limit < twice_lowered, "each throttle lowered the limit: {gate:?}");
+    assert!(
+        gate.limit < twice_lowered,
+        "each throttle lowered the limit: {gate:?}"
+    );
     assert_eq!(
         store.results("job-mem")[0].attempts,
         1,
         "one claim for the whole invocation"
     );
+}
+
+#[tokio::test]
+async fn simultaneous_deliveries_of_one_message_make_one_model_call() {
+    let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
+    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let event = synthetic_event(1);
+    let (a, b, c) = tokio::join!(
+        handle(&app, lambda_event(event.clone(), Duration::from_secs(30))),
+        handle(&app, lambda_event(event.clone(), Duration::from_secs(30))),
+        handle(&app, lambda_event(event.clone(), Duration::from_secs(30))),
+    );
+    let retried: usize = [a.unwrap(), b.unwrap(), c.unwrap()]
+        .iter()
+        .map(|r| r["batchItemFailures"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        retried, 2,
+        "the deliveries that found the claim are retried"
+    );
+    assert_eq!(emu.stats().claude.calls, 1);
+    let results = store.results("job-mem");
+    assert_eq!((results.len(), results[0].attempts), (1, 1));
+    assert_eq!(results[0].status.as_str(), "succeeded");
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@ async fn a_missing_table_or_queue_fails_the_init_naming_the_variable() {
     std::env::set_var("AWS_REGION", "us-east-1");
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    // Loopback endpoints: nothing is called at init, and nothing could reach AWS.
+    std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    std::env::set_var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9");
     std::env::remove_var("RESULTS_TABLE");
     std::env::set_var("JOBS_QUEUE_URL", "http://127.0.0.1:9/000000000000/jobs");
     let err = batch_dispatcher_app().await.unwrap_err();

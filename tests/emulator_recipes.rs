@@ -18,11 +18,19 @@ fn every_builtin_recipe_matches_the_table_and_passes_its_target() {
     let mut total = 0;
     let mut fully_matched = 0;
     let mut failures = Vec::new();
-    for language in [bedrock_emulator::recipes::Language::Ko, bedrock_emulator::recipes::Language::En] {
+    for language in [
+        bedrock_emulator::recipes::Language::Ko,
+        bedrock_emulator::recipes::Language::En,
+    ] {
         for entry in catalogue.entries(language) {
             total += 1;
-            let recipe: Recipe = serde_json::from_value(serde_json::to_value(entry.recipe()).unwrap()).unwrap();
-            let lang = if matches!(language, bedrock_emulator::recipes::Language::Ko) { "ko" } else { "en" };
+            let recipe: Recipe =
+                serde_json::from_value(serde_json::to_value(entry.recipe()).unwrap()).unwrap();
+            let lang = if matches!(language, bedrock_emulator::recipes::Language::Ko) {
+                "ko"
+            } else {
+                "en"
+            };
             let body = serde_json::json!({"target": entry.target, "language": lang, "servings": entry.servings});
             let request = RecipeRequest::from_json(body.to_string().as_bytes()).unwrap();
             let verification = verifier.verify(&request, &recipe);

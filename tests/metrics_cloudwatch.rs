@@ -15,8 +15,16 @@ use std::time::Duration;
 
 fn recorded() -> ai_chef::metrics::MetricsBatch {
     let recorder = MetricsRecorder::new();
-    recorder.record_call("us.anthropic.claude-sonnet-4-5-20250929-v1:0", CallStatus::Success, Duration::from_millis(1250));
-    recorder.record_call("us.anthropic.claude-sonnet-4-5-20250929-v1:0", CallStatus::Error, Duration::from_millis(80));
+    recorder.record_call(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        CallStatus::Success,
+        Duration::from_millis(1250),
+    );
+    recorder.record_call(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        CallStatus::Error,
+        Duration::from_millis(80),
+    );
     recorder.take()
 }
 
@@ -30,9 +38,12 @@ async fn put_metric_data_carries_the_contract_metrics() {
                     d.metric_name() == Some("InvocationDuration")
                         && d.unit() == Some(&StandardUnit::Seconds)
                         && d.values() == [1.25]
-                        && d.dimensions().iter().any(|x| x.name() == Some("Status") && x.value() == Some("Success"))
+                        && d.dimensions()
+                            .iter()
+                            .any(|x| x.name() == Some("Status") && x.value() == Some("Success"))
                         && d.dimensions().iter().any(|x| {
-                            x.name() == Some("ModelId") && x.value() == Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+                            x.name() == Some("ModelId")
+                                && x.value() == Some("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
                         })
                 })
                 && data.iter().any(|d| {
@@ -44,7 +55,10 @@ async fn put_metric_data_carries_the_contract_metrics() {
         })
         .then_output(|| PutMetricDataOutput::builder().build());
     let client = mock_client!(aws_sdk_cloudwatch, [&rule]);
-    let sink = CloudWatchSink { client, namespace: "AI-Chef/Bedrock".to_owned() };
+    let sink = CloudWatchSink {
+        client,
+        namespace: "AI-Chef/Bedrock".to_owned(),
+    };
     sink.flush(recorded()).await.unwrap();
     assert_eq!(rule.num_calls(), 1);
 }
@@ -67,7 +81,9 @@ async fn the_wire_request_is_rpc_v2_cbor_put_metric_data() {
     let config = aws_sdk_cloudwatch::Config::builder()
         .behavior_version_latest()
         .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .endpoint_url("http://127.0.0.1")
         .http_client(replay.clone())
         .build();
@@ -79,10 +95,28 @@ async fn the_wire_request_is_rpc_v2_cbor_put_metric_data() {
     let requests: Vec<_> = replay.actual_requests().collect();
     assert_eq!(requests.len(), 1);
     let request = requests[0];
-    assert!(request.uri().ends_with("/operation/PutMetricData"), "{}", request.uri());
-    assert_eq!(request.headers().get("smithy-protocol"), Some("rpc-v2-cbor"));
+    assert!(
+        request.uri().ends_with("/operation/PutMetricData"),
+        "{}",
+        request.uri()
+    );
+    assert_eq!(
+        request.headers().get("smithy-protocol"),
+        Some("rpc-v2-cbor")
+    );
     let body = request.body().bytes().unwrap();
-    for needle in ["AI-Chef/Bedrock", "InvocationDuration", "InvocationCount", "ModelId", "Status", "Success", "Error"] {
-        assert!(body.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} not in the CBOR body");
+    for needle in [
+        "AI-Chef/Bedrock",
+        "InvocationDuration",
+        "InvocationCount",
+        "ModelId",
+        "Status",
+        "Success",
+        "Error",
+    ] {
+        assert!(
+            body.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} not in the CBOR body"
+        );
     }
 }

@@ -14,7 +14,9 @@ use ai_chef::generate::{RecipeService, RecipeVerifier};
 use ai_chef::metrics::MetricsRecorder;
 use ai_chef::nutrition::FoodTable;
 use ai_chef::request::RecipeRequest;
-use ai_chef::retrieval::index::{self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex};
+use ai_chef::retrieval::index::{
+    self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex,
+};
 use ai_chef::retrieval::{load_embedded, NutritionRetrieval};
 use ai_chef::verify::TableVerifier;
 use ai_chef_tests::*;
@@ -36,7 +38,13 @@ fn shipped_files() -> (Vec<u8>, String) {
 
 async fn retrieval_on(endpoint: &str, config: Config) -> NutritionRetrieval {
     let foundation = foundation(endpoint, config).await;
-    load_embedded(foundation.config.clone(), foundation.bedrock(), Some(endpoint), table()).unwrap()
+    load_embedded(
+        foundation.config.clone(),
+        foundation.bedrock(),
+        Some(endpoint),
+        table(),
+    )
+    .unwrap()
 }
 
 fn request(body: Value) -> RecipeRequest {
@@ -66,7 +74,10 @@ fn the_shipped_index_round_trips_byte_for_byte() {
     let (bin_again, meta_again) = index.encode().unwrap();
     assert_eq!(bin_again, bin);
     assert_eq!(meta_again, meta);
-    assert_eq!(NutritionIndex::decode(&bin_again, &meta_again).unwrap(), index);
+    assert_eq!(
+        NutritionIndex::decode(&bin_again, &meta_again).unwrap(),
+        index
+    );
 }
 
 #[test]
@@ -81,9 +92,17 @@ fn a_fixture_index_written_to_disk_reads_back_equal() {
             created_with: "test".into(),
             table_digest: "t".into(),
         };
-        let rows = (0..20).map(|i| (0..256).map(|j| ((i * 7 + j * 13) % 23) as f32 - 11.0).collect()).collect();
+        let rows = (0..20)
+            .map(|i| {
+                (0..256)
+                    .map(|j| ((i * 7 + j * 13) % 23) as f32 - 11.0)
+                    .collect()
+            })
+            .collect();
         let ids = (0..20).map(|i| format!("{:05}", 10_000 + i)).collect();
-        let built = NutritionIndex::from_vectors(origin, ids, rows).unwrap().with_fallback_min_standout(5.0);
+        let built = NutritionIndex::from_vectors(origin, ids, rows)
+            .unwrap()
+            .with_fallback_min_standout(5.0);
         let (bin, meta) = built.encode().unwrap();
         std::fs::write(dir.join("i.bin"), &bin).unwrap();
         std::fs::write(dir.join("i.meta.json"), &meta).unwrap();
@@ -109,14 +128,31 @@ async fn an_index_that_does_not_fit_the_configuration_fails_the_start() {
     // Another embedding model configured: the whole start fails, naming the variable.
     let mut config = test_config();
     config.models.embedding_v2 = "amazon.titan-embed-text-v1".into();
-    let err = foundation(&endpoint, config.clone()).await.recipe_service().unwrap_err();
+    let err = foundation(&endpoint, config.clone())
+        .await
+        .recipe_service()
+        .unwrap_err();
     assert!(err.to_string().contains("MODEL_ID_EMBEDDING"), "{err}");
 
-    let err = NutritionRetrieval::new(shipped(), table(), Arc::new(config), client(), IndexSource::Emulator).unwrap_err();
+    let err = NutritionRetrieval::new(
+        shipped(),
+        table(),
+        Arc::new(config),
+        client(),
+        IndexSource::Emulator,
+    )
+    .unwrap_err();
     assert!(matches!(err, IndexError::ModelMismatch { .. }), "{err}");
 
     // The emulator-built index against real Bedrock.
-    let err = NutritionRetrieval::new(shipped(), table(), Arc::new(test_config()), client(), IndexSource::Bedrock).unwrap_err();
+    let err = NutritionRetrieval::new(
+        shipped(),
+        table(),
+        Arc::new(test_config()),
+        client(),
+        IndexSource::Bedrock,
+    )
+    .unwrap_err();
     assert_eq!(err, IndexError::EmulatorIndexAgainstBedrock);
     assert!(err.to_string().contains("make index BEDROCK=aws"));
 
@@ -128,13 +164,30 @@ async fn an_index_that_does_not_fit_the_configuration_fails_the_start() {
         created_with: "test".into(),
         table_digest: "0".repeat(64),
     };
-    let stale = NutritionIndex::from_vectors(origin.clone(), vec!["10005".into()], vec![vec![1.0; 256]]).unwrap();
-    let err = NutritionRetrieval::new(stale, table(), Arc::new(test_config()), client(), IndexSource::Emulator).unwrap_err();
+    let stale =
+        NutritionIndex::from_vectors(origin.clone(), vec!["10005".into()], vec![vec![1.0; 256]])
+            .unwrap();
+    let err = NutritionRetrieval::new(
+        stale,
+        table(),
+        Arc::new(test_config()),
+        client(),
+        IndexSource::Emulator,
+    )
+    .unwrap_err();
     assert!(matches!(err, IndexError::StaleTable { .. }), "{err}");
 
     // Dimensions Titan v2 cannot give.
-    let odd = NutritionIndex::from_vectors(origin, vec!["10005".into()], vec![vec![1.0; 300]]).unwrap();
-    let err = NutritionRetrieval::new(odd, table(), Arc::new(test_config()), client(), IndexSource::Emulator).unwrap_err();
+    let odd =
+        NutritionIndex::from_vectors(origin, vec!["10005".into()], vec![vec![1.0; 300]]).unwrap();
+    let err = NutritionRetrieval::new(
+        odd,
+        table(),
+        Arc::new(test_config()),
+        client(),
+        IndexSource::Emulator,
+    )
+    .unwrap_err();
     assert_eq!(err, IndexError::UnsupportedDimensions(300));
     assert_eq!(emu.stats().total_calls, 0);
 }
@@ -146,12 +199,24 @@ async fn a_fixture_index_returns_its_known_neighbours() {
     let service = ai_chef::embed::EmbeddingService::new(Arc::new(test_config()), bedrock);
     let metrics = MetricsRecorder::new();
     let deadline = Deadline::after(Duration::from_secs(30));
-    let texts = ["돼지고기 삼겹살 구이용", "양배추 채소", "두부 콩 단백질", "연어 생선 오메가3", "사과 과일 당류"];
+    let texts = [
+        "돼지고기 삼겹살 구이용",
+        "양배추 채소",
+        "두부 콩 단백질",
+        "연어 생선 오메가3",
+        "사과 과일 당류",
+    ];
     let query = ai_chef::embed::EmbedQuery::from_json(
-        json!({"texts": texts, "dimensions": 256}).to_string().as_bytes(),
+        json!({"texts": texts, "dimensions": 256})
+            .to_string()
+            .as_bytes(),
     )
     .unwrap();
-    let rows = service.embed_all(&query, deadline, &metrics).await.unwrap().embeddings;
+    let rows = service
+        .embed_all(&query, deadline, &metrics)
+        .await
+        .unwrap()
+        .embeddings;
     let origin = IndexOrigin {
         model_id: test_config().models.embedding_v2,
         source: IndexSource::Emulator,
@@ -161,10 +226,23 @@ async fn a_fixture_index_returns_its_known_neighbours() {
     };
     let ids: Vec<String> = (0..texts.len()).map(|i| i.to_string()).collect();
     let fixture = NutritionIndex::from_vectors(origin, ids, rows).unwrap();
-    let cases = [("삼겹살 돼지고기", 0), ("양배추 볶음", 1), ("부침 두부", 2), ("연어 스테이크", 3), ("빨간 사과", 4)];
+    let cases = [
+        ("삼겹살 돼지고기", 0),
+        ("양배추 볶음", 1),
+        ("부침 두부", 2),
+        ("연어 스테이크", 3),
+        ("빨간 사과", 4),
+    ];
     for (text, expected) in cases {
         let (vector, _) = service
-            .embed_one(ai_chef::config::EmbeddingModel::TitanV2, 256, true, text, deadline, &metrics)
+            .embed_one(
+                ai_chef::config::EmbeddingModel::TitanV2,
+                256,
+                true,
+                text,
+                deadline,
+                &metrics,
+            )
             .await
             .unwrap();
         let hits = ai_chef::retrieval::search::top_k(fixture.vectors(), 256, &vector, 2);
@@ -174,9 +252,20 @@ async fn a_fixture_index_returns_its_known_neighbours() {
 
     // The shipped index: a pork-belly query finds the pork-belly row first.
     let retrieval = retrieval_on(&emu.endpoint(), test_config()).await;
-    let vector = retrieval.embed_query("삼겹살 (pork belly)", deadline, &metrics).await.unwrap();
+    let vector = retrieval
+        .embed_query("삼겹살 (pork belly)", deadline, &metrics)
+        .await
+        .unwrap();
     let nearest = retrieval.nearest(&vector, 3);
-    assert_eq!(nearest[0].0.id, "10005", "{:?}", nearest.iter().map(|(f, s)| (&f.name_ko, s)).collect::<Vec<_>>());
+    assert_eq!(
+        nearest[0].0.id,
+        "10005",
+        "{:?}",
+        nearest
+            .iter()
+            .map(|(f, s)| (&f.name_ko, s))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -184,39 +273,91 @@ async fn the_prompt_carries_the_retrieved_verified_figures() {
     let emu = emulator(None).await;
     let endpoint = emu.endpoint();
     let foundation = foundation(&endpoint, test_config()).await;
-    let retrieval = Arc::new(load_embedded(foundation.config.clone(), foundation.bedrock(), Some(&endpoint), table()).unwrap());
-    let chat = Arc::new(RecordingChat { inner: foundation.bedrock(), requests: Mutex::new(Vec::new()) });
-    let verifier: Arc<dyn RecipeVerifier> = Arc::new(TableVerifier::new(table(), Some(retrieval.clone())));
-    let service = RecipeService::new(foundation.config.clone(), chat.clone(), verifier, Some(retrieval));
+    let retrieval = Arc::new(
+        load_embedded(
+            foundation.config.clone(),
+            foundation.bedrock(),
+            Some(&endpoint),
+            table(),
+        )
+        .unwrap(),
+    );
+    let chat = Arc::new(RecordingChat {
+        inner: foundation.bedrock(),
+        requests: Mutex::new(Vec::new()),
+    });
+    let verifier: Arc<dyn RecipeVerifier> =
+        Arc::new(TableVerifier::new(table(), Some(retrieval.clone())));
+    let service = RecipeService::new(
+        foundation.config.clone(),
+        chat.clone(),
+        verifier,
+        Some(retrieval),
+    );
     let keto = load_event("apigw-post-recipes-keto.json");
     let body: Value = serde_json::from_str(keto["body"].as_str().unwrap()).unwrap();
     let req = request(body);
     let metrics = MetricsRecorder::new();
-    let response = service.generate(&req, Deadline::after(Duration::from_secs(30)), &metrics).await.unwrap();
+    let response = service
+        .generate(&req, Deadline::after(Duration::from_secs(30)), &metrics)
+        .await
+        .unwrap();
     assert_eq!(response.meta.attempts, 1);
 
     let prompt = chat.requests.lock().unwrap()[0].messages[0].content.clone();
     assert!(prompt.contains("검증된 식품 영양 정보"), "{prompt}");
-    let lines: Vec<&str> = prompt.lines().filter(|l| l.starts_with("- ") && (l.contains("[NDB ") || l.contains("[MFDS "))).collect();
+    let lines: Vec<&str> = prompt
+        .lines()
+        .filter(|l| l.starts_with("- ") && (l.contains("[NDB ") || l.contains("[MFDS ")))
+        .collect();
     assert!(lines.len() >= 5, "{prompt}");
     for line in &lines {
         let id = line.split('[').nth(1).unwrap().split(']').next().unwrap();
-        let id = id.strip_prefix("NDB ").map(str::to_owned).unwrap_or_else(|| id.replace("MFDS ", "MFDS:"));
-        let food = table().find_by_id(&id).unwrap_or_else(|| panic!("{id} not in the table: {line}"));
-        assert!(line.contains(&format!("- {} ({})", food.name_ko, food.name_en)), "{line}");
-        assert!(line.contains(&format!("{} kcal", (food.per_100g.kcal * 10.0).round() / 10.0)), "{line}");
+        let id = id
+            .strip_prefix("NDB ")
+            .map(str::to_owned)
+            .unwrap_or_else(|| id.replace("MFDS ", "MFDS:"));
+        let food = table()
+            .find_by_id(&id)
+            .unwrap_or_else(|| panic!("{id} not in the table: {line}"));
+        assert!(
+            line.contains(&format!("- {} ({})", food.name_ko, food.name_en)),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!(
+                "{} kcal",
+                (food.per_100g.kcal * 10.0).round() / 10.0
+            )),
+            "{line}"
+        );
     }
     // On-hand ingredients come first; allergens of the profile are never offered.
-    for on_hand in req.ingredients_on_hand.iter().filter_map(|n| table().match_name(n)) {
+    for on_hand in req
+        .ingredients_on_hand
+        .iter()
+        .filter_map(|n| table().match_name(n))
+    {
         let name = &table().get(on_hand.index).unwrap().name_ko;
-        assert!(lines.iter().any(|l| l.starts_with(&format!("- {name} ("))), "{name} missing: {prompt}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("- {name} ("))),
+            "{name} missing: {prompt}"
+        );
     }
     for allergy in ["땅콩", "우유", "버터", "치즈"] {
-        assert!(!lines.iter().any(|l| l.starts_with(&format!("- {allergy}"))), "{allergy} offered: {prompt}");
+        assert!(
+            !lines.iter().any(|l| l.starts_with(&format!("- {allergy}"))),
+            "{allergy} offered: {prompt}"
+        );
     }
     // The query embedding is a model call of this invocation.
     let batch = metrics.take();
-    let titan_calls: usize = batch.calls.iter().filter(|((id, _), _)| id.contains("titan")).map(|(_, d)| d.len()).sum();
+    let titan_calls: usize = batch
+        .calls
+        .iter()
+        .filter(|((id, _), _)| id.contains("titan"))
+        .map(|(_, d)| d.len())
+        .sum();
     assert_eq!(titan_calls, 1);
     assert_eq!(emu.stats().titan.calls, 1);
 }
@@ -227,7 +368,10 @@ async fn the_function_app_retrieves_once_per_request_and_survives_a_failed_embed
     let (app, _) = generate_app(&emu.endpoint(), test_config()).await;
     let response = ai_chef::handlers::generate_recipe::handle(
         &app,
-        lambda_event(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30)),
+        lambda_event(
+            load_event("apigw-post-recipes-keto.json"),
+            Duration::from_secs(30),
+        ),
     )
     .await
     .unwrap();
@@ -240,7 +384,10 @@ async fn the_function_app_retrieves_once_per_request_and_survives_a_failed_embed
     let (app, _) = generate_app(&down.endpoint(), test_config()).await;
     let response = ai_chef::handlers::generate_recipe::handle(
         &app,
-        lambda_event(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30)),
+        lambda_event(
+            load_event("apigw-post-recipes-keto.json"),
+            Duration::from_secs(30),
+        ),
     )
     .await
     .unwrap();
@@ -258,7 +405,11 @@ fn recipe_with(names: &[&str]) -> Recipe {
         servings: 2,
         ingredients: names
             .iter()
-            .map(|n| RecipeIngredient { name: (*n).into(), amount: "200".into(), unit: "g".into() })
+            .map(|n| RecipeIngredient {
+                name: (*n).into(),
+                amount: "200".into(),
+                unit: "g".into(),
+            })
             .collect(),
         instructions: vec!["굽는다".into()],
         nutrition_tips: String::new(),
@@ -276,19 +427,35 @@ async fn names_the_table_misses_are_resolved_by_retrieval_and_nonsense_stays_unm
     let recipe = recipe_with(&names);
 
     let before = verifier.verify(&req, &recipe);
-    assert_eq!(before.nutrition.unmatched_ingredients, vec!["국산 생삼겹".to_owned(), "xyzzy 플러그".to_owned()]);
+    assert_eq!(
+        before.nutrition.unmatched_ingredients,
+        vec!["국산 생삼겹".to_owned(), "xyzzy 플러그".to_owned()]
+    );
 
     let metrics = MetricsRecorder::new();
     let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    retrieval.resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &metrics).await;
+    retrieval
+        .resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &metrics)
+        .await;
     let after = verifier.verify(&req, &recipe);
-    let first = after.nutrition.ingredients[0].food.as_ref().expect("국산 생삼겹 resolved");
-    assert_eq!((first.food_id.as_str(), first.match_kind.as_str()), ("10005", "retrieval"));
-    assert_eq!(after.nutrition.unmatched_ingredients, vec!["xyzzy 플러그".to_owned()]);
+    let first = after.nutrition.ingredients[0]
+        .food
+        .as_ref()
+        .expect("국산 생삼겹 resolved");
+    assert_eq!(
+        (first.food_id.as_str(), first.match_kind.as_str()),
+        ("10005", "retrieval")
+    );
+    assert_eq!(
+        after.nutrition.unmatched_ingredients,
+        vec!["xyzzy 플러그".to_owned()]
+    );
     assert!(after.nutrition.per_serving.fat_g > before.nutrition.per_serving.fat_g);
     // Only the two names the table missed were embedded; a second pass embeds nothing.
     assert_eq!(emu.stats().titan.calls, 2);
-    retrieval.resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &metrics).await;
+    retrieval
+        .resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &metrics)
+        .await;
     assert_eq!(emu.stats().titan.calls, 2);
 }
 
@@ -301,29 +468,54 @@ async fn names_whose_nearest_row_does_not_stand_out_stay_unmatched() {
     let verifier = TableVerifier::new(table(), Some(retrieval.clone()));
     let names = ["samgyeopsal", "belly of pig", "자동차 타이어"];
     for name in names {
-        assert!(table().match_name(name).is_none(), "the table matches {name} itself");
+        assert!(
+            table().match_name(name).is_none(),
+            "the table matches {name} itself"
+        );
     }
     let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    retrieval.resolve_unmatched(&owned, Deadline::after(Duration::from_secs(30)), &MetricsRecorder::new()).await;
-    let report = verifier.verify(&request(json!({"target": "keto", "language": "en"})), &recipe_with(&names)).nutrition;
+    retrieval
+        .resolve_unmatched(
+            &owned,
+            Deadline::after(Duration::from_secs(30)),
+            &MetricsRecorder::new(),
+        )
+        .await;
+    let report = verifier
+        .verify(
+            &request(json!({"target": "keto", "language": "en"})),
+            &recipe_with(&names),
+        )
+        .nutrition;
     assert_eq!(report.unmatched_ingredients, owned);
     assert_eq!(emu.stats().titan.calls, 3);
 }
 
 // ---- embed-text through its handler ----
 
-async fn embed_call(app: &ai_chef::handlers::embed_text::EmbedTextApp, body: Value) -> (u16, Value) {
+async fn embed_call(
+    app: &ai_chef::handlers::embed_text::EmbedTextApp,
+    body: Value,
+) -> (u16, Value) {
     let event = http_event_with_body("apigw-post-embeddings.json", &body.to_string());
-    let response = ai_chef::handlers::embed_text::handle(app, lambda_event(event, Duration::from_secs(30))).await.unwrap();
+    let response =
+        ai_chef::handlers::embed_text::handle(app, lambda_event(event, Duration::from_secs(30)))
+            .await
+            .unwrap();
     http_parts(&response)
 }
 
 #[tokio::test]
 async fn embed_text_batches_in_order_caches_and_checks_limits() {
     let emu = emulator(None).await;
-    let config = Config { cache_max_entries: 100, ..test_config() };
+    let config = Config {
+        cache_max_entries: 100,
+        ..test_config()
+    };
     let (app, sink) = embed_app(&emu.endpoint(), config).await;
-    let texts: Vec<String> = (0..40).map(|i| format!("식품 {i} 돼지고기 양배추")).collect();
+    let texts: Vec<String> = (0..40)
+        .map(|i| format!("식품 {i} 돼지고기 양배추"))
+        .collect();
     let (status, body) = embed_call(&app, json!({"texts": texts, "dimensions": 256})).await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["dimensions"], 256);
@@ -331,7 +523,12 @@ async fn embed_text_batches_in_order_caches_and_checks_limits() {
     assert_eq!(vectors.len(), 40);
     for (i, v) in vectors.iter().enumerate() {
         let single: Vec<f32> = bedrock_emulator::titan::embed(&texts[i], 256, true);
-        let got: Vec<f32> = v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let got: Vec<f32> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
         assert_eq!(got, single, "vector {i} out of order");
     }
     assert_eq!(emu.stats().titan.calls, 40);
@@ -343,20 +540,38 @@ async fn embed_text_batches_in_order_caches_and_checks_limits() {
     // v1 gives 1536 dimensions and is normalised here when asked; v2 without normalize is not unit length.
     let (status, body) = embed_call(&app, json!({"texts": ["양배추"], "model": "titan-v1"})).await;
     assert_eq!((status, body["dimensions"].as_u64()), (200, Some(1536)));
-    let norm = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap().powi(2)).sum::<f64>().sqrt();
+    let norm = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap().powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
     assert!((norm(&body["embeddings"][0]) - 1.0).abs() < 1e-3);
-    let (_, raw) = embed_call(&app, json!({"texts": ["돼지고기 삼겹살"], "dimensions": 512, "normalize": false})).await;
+    let (_, raw) = embed_call(
+        &app,
+        json!({"texts": ["돼지고기 삼겹살"], "dimensions": 512, "normalize": false}),
+    )
+    .await;
     assert!(norm(&raw["embeddings"][0]) > 1.5);
 
     // Input limits: over 50,000 characters is refused before any call; over 8,192 tokens is
     // refused by Titan; both are 400 naming the text.
     let calls = emu.stats().titan.calls;
     let (status, body) = embed_call(&app, json!({"texts": ["a", "가".repeat(50_001)]})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
     assert_eq!(body["error"]["details"][0]["field"], "texts[1]");
     assert_eq!(emu.stats().titan.calls, calls);
     let (status, body) = embed_call(&app, json!({"texts": ["가".repeat(20_000)]})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body:#}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{body:#}"
+    );
     assert_eq!(body["error"]["details"][0]["field"], "texts[0]");
 }
 
@@ -371,7 +586,13 @@ async fn retrieval_timings() {
     let retrieval = retrieval_on(&emu.endpoint(), test_config()).await;
     let req = request(json!({"target": "keto", "ingredientsOnHand": ["돼지고기", "양배추"]}));
     let started = Instant::now();
-    let facts = ai_chef::generate::PromptFacts::facts(&retrieval, &req, Deadline::after(Duration::from_secs(10)), &MetricsRecorder::new()).await;
+    let facts = ai_chef::generate::PromptFacts::facts(
+        &retrieval,
+        &req,
+        Deadline::after(Duration::from_secs(10)),
+        &MetricsRecorder::new(),
+    )
+    .await;
     assert!(!facts.is_empty());
     assert!(started.elapsed() < Duration::from_secs(2));
 }

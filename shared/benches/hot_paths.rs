@@ -37,15 +37,31 @@ fn benches(c: &mut Criterion) {
     let verifier = TableVerifier::new(table, None);
     let constraints = rules::prompt_constraints(request.target, &request.profile, request.language);
 
-    c.bench_function("request_parse", |b| b.iter(|| RecipeRequest::from_json(black_box(REQUEST.as_bytes())).unwrap()));
-    c.bench_function("prompt_render", |b| b.iter(|| recipe_prompt(black_box(&request), black_box(&constraints), "")));
-    c.bench_function("json_extract", |b| b.iter(|| extract_recipe(black_box(ANSWER)).unwrap()));
-    c.bench_function("nutrition_analyze", |b| b.iter(|| analyze(black_box(&recipe), table)));
+    c.bench_function("request_parse", |b| {
+        b.iter(|| RecipeRequest::from_json(black_box(REQUEST.as_bytes())).unwrap())
+    });
+    c.bench_function("prompt_render", |b| {
+        b.iter(|| recipe_prompt(black_box(&request), black_box(&constraints), ""))
+    });
+    c.bench_function("json_extract", |b| {
+        b.iter(|| extract_recipe(black_box(ANSWER)).unwrap())
+    });
+    c.bench_function("nutrition_analyze", |b| {
+        b.iter(|| analyze(black_box(&recipe), table))
+    });
     let nutrition = analyze(&recipe, table);
     c.bench_function("allergen_scan", |b| {
-        b.iter(|| rules::allergens::scan(black_box(&request.profile.allergies), black_box(&recipe), black_box(&nutrition)))
+        b.iter(|| {
+            rules::allergens::scan(
+                black_box(&request.profile.allergies),
+                black_box(&recipe),
+                black_box(&nutrition),
+            )
+        })
     });
-    c.bench_function("verify_full", |b| b.iter(|| verifier.verify(black_box(&request), black_box(&recipe))));
+    c.bench_function("verify_full", |b| {
+        b.iter(|| verifier.verify(black_box(&request), black_box(&recipe)))
+    });
 }
 
 criterion_group!(hot_paths, benches);

@@ -65,14 +65,26 @@ impl Foundation {
         validate_templates()?;
         let table = FoodTable::load_embedded()?;
         let bedrock = self.bedrock();
-        let retrieval = crate::retrieval::load_embedded(self.config.clone(), bedrock.clone(), self.sdk.endpoint_url(), table)
-            .map_err(|err| match err {
-                crate::retrieval::RetrievalInitError::Config(config) => InitError::Config(config),
-                crate::retrieval::RetrievalInitError::Index(index) => InitError::Other(index.to_string()),
-            })?;
+        let retrieval = crate::retrieval::load_embedded(
+            self.config.clone(),
+            bedrock.clone(),
+            self.sdk.endpoint_url(),
+            table,
+        )
+        .map_err(|err| match err {
+            crate::retrieval::RetrievalInitError::Config(config) => InitError::Config(config),
+            crate::retrieval::RetrievalInitError::Index(index) => {
+                InitError::Other(index.to_string())
+            }
+        })?;
         let retrieval = Arc::new(retrieval);
         let verifier = Arc::new(TableVerifier::new(table, Some(retrieval.clone())));
-        Ok(RecipeService::new(self.config.clone(), bedrock, verifier, Some(retrieval)))
+        Ok(RecipeService::new(
+            self.config.clone(),
+            bedrock,
+            verifier,
+            Some(retrieval),
+        ))
     }
 }
 
@@ -101,7 +113,8 @@ pub async fn batch_dispatcher_app(
     let queue_url = foundation.config.require_jobs_queue_url()?.to_owned();
     let dynamo = aws_sdk_dynamodb::Client::new(&foundation.sdk);
     let store = crate::batch::DynamoResultStore::new(dynamo, table);
-    let queue = crate::batch::SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), queue_url);
+    let queue =
+        crate::batch::SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), queue_url);
     // Model calls without the SDK's retries: the adaptive limit must see every throttle.
     let model_calls = Foundation {
         config: foundation.config.clone(),

@@ -31,8 +31,12 @@ impl<V: Send + Sync + 'static> std::fmt::Debug for ResponseCache<V> {
 
 impl<V: Send + Sync + 'static> ResponseCache<V> {
     pub fn new(max_entries: u64, ttl: Duration) -> Self {
-        let inner = (max_entries > 0 && !ttl.is_zero())
-            .then(|| Cache::builder().max_capacity(max_entries).time_to_live(ttl).build());
+        let inner = (max_entries > 0 && !ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(ttl)
+                .build()
+        });
         ResponseCache { inner }
     }
 

@@ -287,10 +287,19 @@ struct Vars(HashMap<String, String>);
 impl Vars {
     /// A variable set to the empty string counts as unset, as in most shells' `${X:-default}`.
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
-    fn number(&self, name: &'static str, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+    fn number(
+        &self,
+        name: &'static str,
+        default: u32,
+        min: u32,
+        max: u32,
+    ) -> Result<u32, ConfigError> {
         let Some(raw) = self.get(name) else {
             return Ok(default);
         };
@@ -333,7 +342,10 @@ mod tests {
     fn defaults_are_the_current_successor_models() {
         let config = Config::from_vars(HashMap::new()).unwrap();
         assert_eq!(config.models.sonnet, DEFAULT_SONNET_MODEL_ID);
-        assert_eq!(config.models.chat_model_id(ChatModel::Haiku), DEFAULT_HAIKU_MODEL_ID);
+        assert_eq!(
+            config.models.chat_model_id(ChatModel::Haiku),
+            DEFAULT_HAIKU_MODEL_ID
+        );
         assert_eq!(
             config.models.chat_model_id(ChatModel::Claude3Sonnet),
             "anthropic.claude-3-sonnet-20240229-v1:0"
@@ -349,12 +361,18 @@ mod tests {
     #[test]
     fn every_model_id_is_overridable() {
         let config = Config::from_vars(vars(&[
-            ("MODEL_ID_SONNET", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            (
+                "MODEL_ID_SONNET",
+                "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ),
             ("MODEL_ID_EMBEDDING", "amazon.titan-embed-text-v2:0"),
             ("DEFAULT_MODEL", "haiku"),
         ]))
         .unwrap();
-        assert_eq!(config.models.sonnet, "eu.anthropic.claude-sonnet-4-5-20250929-v1:0");
+        assert_eq!(
+            config.models.sonnet,
+            "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
         assert_eq!(config.models.default_chat, ChatModel::Haiku);
     }
 
@@ -377,7 +395,11 @@ mod tests {
         let config = Config::from_vars(HashMap::new()).unwrap();
         let err = config.require_results_table().unwrap_err();
         assert!(err.to_string().contains("RESULTS_TABLE"));
-        let config = Config::from_vars(vars(&[("JOBS_QUEUE_URL", "http://127.0.0.1:1/q")])).unwrap();
-        assert_eq!(config.require_jobs_queue_url().unwrap(), "http://127.0.0.1:1/q");
+        let config =
+            Config::from_vars(vars(&[("JOBS_QUEUE_URL", "http://127.0.0.1:1/q")])).unwrap();
+        assert_eq!(
+            config.require_jobs_queue_url().unwrap(),
+            "http://127.0.0.1:1/q"
+        );
     }
 }

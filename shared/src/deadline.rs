@@ -17,11 +17,15 @@ impl Deadline {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
-        Deadline { at: Instant::now() + left }
+        Deadline {
+            at: Instant::now() + left,
+        }
     }
 
     pub fn after(duration: Duration) -> Deadline {
-        Deadline { at: Instant::now() + duration }
+        Deadline {
+            at: Instant::now() + duration,
+        }
     }
 
     pub fn remaining(&self) -> Duration {
@@ -44,13 +48,20 @@ mod tests {
         let deadline = Deadline::after(Duration::from_secs(10));
         let budget = deadline.budget(Duration::from_secs(2)).unwrap();
         assert!(budget <= Duration::from_secs(8) && budget > Duration::from_secs(7));
-        assert_eq!(Deadline::after(Duration::from_secs(1)).budget(Duration::from_secs(2)), None);
+        assert_eq!(
+            Deadline::after(Duration::from_secs(1)).budget(Duration::from_secs(2)),
+            None
+        );
     }
 
     #[test]
     fn epoch_deadlines_in_the_past_leave_nothing() {
         assert_eq!(Deadline::from_epoch_millis(0).remaining(), Duration::ZERO);
-        let in_5s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 5_000;
+        let in_5s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+            + 5_000;
         let left = Deadline::from_epoch_millis(in_5s).remaining();
         assert!(left > Duration::from_secs(4) && left <= Duration::from_secs(5));
     }

@@ -47,7 +47,10 @@ pub struct EmbedQuery {
 impl EmbedQuery {
     pub fn from_json(body: &[u8]) -> Result<EmbedQuery, ServiceError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(ServiceError::PayloadTooLarge { size: body.len(), limit: MAX_BODY_BYTES });
+            return Err(ServiceError::PayloadTooLarge {
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            });
         }
         EmbedQuery::try_from(parse_wire::<EmbedBodyWire>(body)?)
     }
@@ -61,22 +64,33 @@ impl TryFrom<EmbedBodyWire> for EmbedQuery {
         let model = match wire.model.as_deref() {
             None => Some(EmbeddingModel::TitanV2),
             Some(alias) => EmbeddingModel::parse(alias).or_else(|| {
-                errors.push(FieldError::new("model", "must be one of titan-v2, titan-v1, titan-embed"));
+                errors.push(FieldError::new(
+                    "model",
+                    "must be one of titan-v2, titan-v1, titan-embed",
+                ));
                 None
             }),
         };
         let dimensions = match (model, wire.dimensions) {
             (Some(EmbeddingModel::TitanV1), None) => Some(V1_DIMENSIONS),
-            (Some(EmbeddingModel::TitanV1), Some(d)) if d == u64::from(V1_DIMENSIONS) => Some(V1_DIMENSIONS),
+            (Some(EmbeddingModel::TitanV1), Some(d)) if d == u64::from(V1_DIMENSIONS) => {
+                Some(V1_DIMENSIONS)
+            }
             (Some(EmbeddingModel::TitanV1), Some(d)) => {
-                errors.push(FieldError::new("dimensions", format!("titan-v1 always gives 1536 dimensions, got {d}")));
+                errors.push(FieldError::new(
+                    "dimensions",
+                    format!("titan-v1 always gives 1536 dimensions, got {d}"),
+                ));
                 None
             }
             (_, None) => Some(1024),
             (_, Some(d)) => match V2_DIMENSIONS.iter().find(|x| u64::from(**x) == d) {
                 Some(x) => Some(*x),
                 None => {
-                    errors.push(FieldError::new("dimensions", format!("must be 256, 512 or 1024 for titan-v2, got {d}")));
+                    errors.push(FieldError::new(
+                        "dimensions",
+                        format!("must be 256, 512 or 1024 for titan-v2, got {d}"),
+                    ));
                     None
                 }
             },
@@ -85,7 +99,10 @@ impl TryFrom<EmbedBodyWire> for EmbedQuery {
         if texts.is_empty() {
             errors.push(FieldError::new("texts", "must hold at least one text"));
         } else if texts.len() > MAX_TEXTS {
-            errors.push(FieldError::new("texts", format!("has {} items; at most {MAX_TEXTS} are allowed", texts.len())));
+            errors.push(FieldError::new(
+                "texts",
+                format!("has {} items; at most {MAX_TEXTS} are allowed", texts.len()),
+            ));
         }
         for (i, text) in texts.iter().enumerate() {
             let chars = text.chars().count();
@@ -139,14 +156,23 @@ pub struct EmbeddingService {
 
 impl std::fmt::Debug for EmbeddingService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddingService").field("cache", &self.cache).finish_non_exhaustive()
+        f.debug_struct("EmbeddingService")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
     }
 }
 
 impl EmbeddingService {
     pub fn new(config: Arc<Config>, client: Arc<dyn EmbeddingClient>) -> Self {
-        let cache = ResponseCache::new(config.cache_max_entries.saturating_mul(10), config.cache_ttl);
-        EmbeddingService { config, client, cache }
+        let cache = ResponseCache::new(
+            config.cache_max_entries.saturating_mul(10),
+            config.cache_ttl,
+        );
+        EmbeddingService {
+            config,
+            client,
+            cache,
+        }
     }
 
     pub fn model_id(&self, model: EmbeddingModel) -> &str {
@@ -162,9 +188,16 @@ impl EmbeddingService {
     ) -> Result<EmbedResponseBody, ServiceError> {
         let results: Vec<(Vec<f32>, u64)> = stream::iter(query.texts.iter().enumerate())
             .map(|(i, text)| async move {
-                self.embed_one(query.model, query.dimensions, query.normalize, text, deadline, metrics)
-                    .await
-                    .map_err(|e| with_text_index(e, i))
+                self.embed_one(
+                    query.model,
+                    query.dimensions,
+                    query.normalize,
+                    text,
+                    deadline,
+                    metrics,
+                )
+                .await
+                .map_err(|e| with_text_index(e, i))
             })
             .buffered(CONCURRENCY)
             .try_collect()
@@ -189,7 +222,10 @@ impl EmbeddingService {
         metrics: &MetricsRecorder,
     ) -> Result<(Vec<f32>, u64), ServiceError> {
         let model_id = self.model_id(model).to_owned();
-        let key = cache_key(&model_id, &format!("{dimensions}\u{0}{normalize}\u{0}{text}"));
+        let key = cache_key(
+            &model_id,
+            &format!("{dimensions}\u{0}{normalize}\u{0}{text}"),
+        );
         if let Some(hit) = self.cache.get(&key) {
             return Ok((hit.vector.clone(), hit.input_tokens));
         }
@@ -224,7 +260,10 @@ impl EmbeddingService {
         let mut vector = response.embedding;
         if vector.len() != dimensions as usize {
             return Err(ServiceError::ModelOutputInvalid {
-                message: format!("expected {dimensions} dimensions, the model gave {}", vector.len()),
+                message: format!(
+                    "expected {dimensions} dimensions, the model gave {}",
+                    vector.len()
+                ),
             });
         }
         if normalize && model == EmbeddingModel::TitanV1 {
@@ -233,7 +272,10 @@ impl EmbeddingService {
         }
         self.cache.insert(
             key,
-            Arc::new(CachedEmbedding { vector: vector.clone(), input_tokens: response.input_tokens }),
+            Arc::new(CachedEmbedding {
+                vector: vector.clone(),
+                input_tokens: response.input_tokens,
+            }),
         );
         Ok((vector, response.input_tokens))
     }
@@ -271,10 +313,14 @@ mod tests {
     #[test]
     fn defaults_and_models() {
         let q = query(serde_json::json!({"texts": ["돼지고기 삼겹살", "양배추"]})).unwrap();
-        assert_eq!((q.model, q.dimensions, q.normalize), (EmbeddingModel::TitanV2, 1024, true));
+        assert_eq!(
+            (q.model, q.dimensions, q.normalize),
+            (EmbeddingModel::TitanV2, 1024, true)
+        );
         let q = query(serde_json::json!({"texts": ["a"], "model": "titan-v1"})).unwrap();
         assert_eq!(q.dimensions, 1536);
-        let q = query(serde_json::json!({"texts": ["a"], "dimensions": 256, "normalize": false})).unwrap();
+        let q = query(serde_json::json!({"texts": ["a"], "dimensions": 256, "normalize": false}))
+            .unwrap();
         assert_eq!((q.dimensions, q.normalize), (256, false));
     }
 

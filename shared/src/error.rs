@@ -46,10 +46,7 @@ pub enum ModelFailure {
 impl ModelFailure {
     /// Whether the same call may succeed later (and so a batch message should be retried).
     pub fn is_transient(self) -> bool {
-        !matches!(
-            self,
-            ModelFailure::Validation | ModelFailure::ModelError
-        )
+        !matches!(self, ModelFailure::Validation | ModelFailure::ModelError)
     }
 }
 
@@ -191,24 +188,47 @@ mod tests {
     fn every_error_has_one_status_and_code() {
         let cases = [
             (ServiceError::invalid("bad", vec![]), 400, "invalid_request"),
-            (ServiceError::PayloadTooLarge { size: 2, limit: 1 }, 413, "payload_too_large"),
             (
-                ServiceError::ConstraintsUnsatisfied { attempts: 3, checks: vec![] },
+                ServiceError::PayloadTooLarge { size: 2, limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ServiceError::ConstraintsUnsatisfied {
+                    attempts: 3,
+                    checks: vec![],
+                },
                 422,
                 "constraints_unsatisfied",
             ),
             (
-                ServiceError::Throttled { message: "x".into(), retry_after: Duration::from_secs(2) },
+                ServiceError::Throttled {
+                    message: "x".into(),
+                    retry_after: Duration::from_secs(2),
+                },
                 429,
                 "throttled",
             ),
-            (ServiceError::ModelOutputInvalid { message: "x".into() }, 502, "model_output_invalid"),
             (
-                ServiceError::ModelUnavailable { failure: ModelFailure::AccessDenied, message: "x".into() },
+                ServiceError::ModelOutputInvalid {
+                    message: "x".into(),
+                },
+                502,
+                "model_output_invalid",
+            ),
+            (
+                ServiceError::ModelUnavailable {
+                    failure: ModelFailure::AccessDenied,
+                    message: "x".into(),
+                },
                 503,
                 "model_unavailable",
             ),
-            (ServiceError::DeadlineExceeded { attempts: 1 }, 504, "deadline_exceeded"),
+            (
+                ServiceError::DeadlineExceeded { attempts: 1 },
+                504,
+                "deadline_exceeded",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status);
@@ -221,7 +241,10 @@ mod tests {
     fn details_carry_field_errors() {
         let err = ServiceError::invalid(
             "request is invalid",
-            vec![FieldError::new("profile.budget", "must be at most 10000000")],
+            vec![FieldError::new(
+                "profile.budget",
+                "must be at most 10000000",
+            )],
         );
         let body = serde_json::to_value(err.to_body()).unwrap();
         assert_eq!(body["error"]["details"][0]["field"], "profile.budget");
@@ -229,9 +252,17 @@ mod tests {
 
     #[test]
     fn passing_causes_are_transient_and_invalid_ones_are_not() {
-        assert!(ServiceError::Throttled { message: String::new(), retry_after: Duration::ZERO }.is_transient());
+        assert!(ServiceError::Throttled {
+            message: String::new(),
+            retry_after: Duration::ZERO
+        }
+        .is_transient());
         assert!(ServiceError::DeadlineExceeded { attempts: 1 }.is_transient());
         assert!(!ServiceError::invalid("x", vec![]).is_transient());
-        assert!(!ServiceError::ConstraintsUnsatisfied { attempts: 1, checks: vec![] }.is_transient());
+        assert!(!ServiceError::ConstraintsUnsatisfied {
+            attempts: 1,
+            checks: vec![]
+        }
+        .is_transient());
     }
 }

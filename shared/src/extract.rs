@@ -40,7 +40,10 @@ pub fn find_json_object(text: &str) -> Result<serde_json::Value, ExtractError> {
         return Ok(v);
     }
     let mut first_error = None;
-    for candidate in fenced_blocks(trimmed).into_iter().chain(balanced_objects(trimmed)) {
+    for candidate in fenced_blocks(trimmed)
+        .into_iter()
+        .chain(balanced_objects(trimmed))
+    {
         match serde_json::from_str::<serde_json::Value>(candidate) {
             Ok(v @ serde_json::Value::Object(_)) => return Ok(v),
             Ok(_) => {}
@@ -54,7 +57,9 @@ pub fn find_json_object(text: &str) -> Result<serde_json::Value, ExtractError> {
     }
     if trimmed.contains('{') {
         // An opening brace whose object never closes: the answer was cut off.
-        return Err(ExtractError::InvalidJson("an object is opened but never closed".to_owned()));
+        return Err(ExtractError::InvalidJson(
+            "an object is opened but never closed".to_owned(),
+        ));
     }
     Err(ExtractError::NoJson)
 }
@@ -155,10 +160,16 @@ enum NumberLike {
 impl NumberLike {
     fn whole(&self) -> Option<u32> {
         match self {
-            NumberLike::Number(n) if n.is_finite() && *n >= 0.0 && *n <= 100_000.0 => Some(n.round() as u32),
+            NumberLike::Number(n) if n.is_finite() && *n >= 0.0 && *n <= 100_000.0 => {
+                Some(n.round() as u32)
+            }
             NumberLike::Number(_) => None,
             NumberLike::Text(s) => {
-                let digits: String = s.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+                let digits: String = s
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
                 digits.parse().ok()
             }
         }
@@ -193,7 +204,9 @@ fn schema(path: &str, message: impl Into<String>) -> ExtractError {
 pub fn recipe_from_value(value: serde_json::Value) -> Result<Recipe, ExtractError> {
     // Some answers wrap the recipe: {"recipe": {...}}.
     let value = match value {
-        serde_json::Value::Object(mut map) if !map.contains_key("recipeName") && map.contains_key("recipe") => {
+        serde_json::Value::Object(mut map)
+            if !map.contains_key("recipeName") && map.contains_key("recipe") =>
+        {
             map.remove("recipe").unwrap_or_default()
         }
         other => other,
@@ -217,16 +230,25 @@ pub fn recipe_from_value(value: serde_json::Value) -> Result<Recipe, ExtractErro
         return Err(schema("recipeName", "must not be empty"));
     }
     if wire.ingredients.is_empty() || wire.ingredients.len() > MAX_INGREDIENTS {
-        return Err(schema("ingredients", format!("must have 1 to {MAX_INGREDIENTS} items")));
+        return Err(schema(
+            "ingredients",
+            format!("must have 1 to {MAX_INGREDIENTS} items"),
+        ));
     }
     if wire.instructions.is_empty() || wire.instructions.len() > MAX_INSTRUCTIONS {
-        return Err(schema("instructions", format!("must have 1 to {MAX_INSTRUCTIONS} steps")));
+        return Err(schema(
+            "instructions",
+            format!("must have 1 to {MAX_INSTRUCTIONS} steps"),
+        ));
     }
     let mut ingredients = Vec::with_capacity(wire.ingredients.len());
     for (i, ing) in wire.ingredients.into_iter().enumerate() {
         let name = ing.name.trim().to_owned();
         if name.is_empty() {
-            return Err(schema(&format!("ingredients[{i}].name"), "must not be empty"));
+            return Err(schema(
+                &format!("ingredients[{i}].name"),
+                "must not be empty",
+            ));
         }
         ingredients.push(RecipeIngredient {
             name,
@@ -246,7 +268,10 @@ pub fn recipe_from_value(value: serde_json::Value) -> Result<Recipe, ExtractErro
         keto_notes: wire.keto_notes.filter(|n| !n.trim().is_empty()),
     };
     if let Some(field) = overlong_field(&recipe) {
-        return Err(schema(field, format!("is longer than {MAX_FIELD_CHARS} characters")));
+        return Err(schema(
+            field,
+            format!("is longer than {MAX_FIELD_CHARS} characters"),
+        ));
     }
     Ok(recipe)
 }
@@ -256,7 +281,11 @@ fn overlong_field(recipe: &Recipe) -> Option<&'static str> {
     if long(&recipe.recipe_name) || long(&recipe.description) || long(&recipe.difficulty) {
         return Some("recipe");
     }
-    if recipe.ingredients.iter().any(|i| long(&i.name) || long(&i.amount) || long(&i.unit)) {
+    if recipe
+        .ingredients
+        .iter()
+        .any(|i| long(&i.name) || long(&i.amount) || long(&i.unit))
+    {
         return Some("ingredients");
     }
     if recipe.instructions.iter().any(|s| long(s)) {
@@ -292,22 +321,39 @@ mod tests {
 
     #[test]
     fn prose_truncated_and_invalid_escapes_are_distinct_errors() {
-        assert_eq!(extract_recipe("I cannot help with that."), Err(ExtractError::NoJson));
+        assert_eq!(
+            extract_recipe("I cannot help with that."),
+            Err(ExtractError::NoJson)
+        );
         let truncated = &RECIPE[..RECIPE.len() / 2];
-        assert!(matches!(extract_recipe(truncated), Err(ExtractError::InvalidJson(_))));
+        assert!(matches!(
+            extract_recipe(truncated),
+            Err(ExtractError::InvalidJson(_))
+        ));
         let bad_escape = RECIPE.replace("볶는다", "볶\\q는다");
-        assert!(matches!(extract_recipe(&bad_escape), Err(ExtractError::InvalidJson(_))));
+        assert!(matches!(
+            extract_recipe(&bad_escape),
+            Err(ExtractError::InvalidJson(_))
+        ));
         let huge = "x".repeat(MAX_OUTPUT_BYTES + 1);
-        assert!(matches!(extract_recipe(&huge), Err(ExtractError::TooLarge(_))));
+        assert!(matches!(
+            extract_recipe(&huge),
+            Err(ExtractError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn schema_violations_name_the_field() {
         let wrong = r#"{"name":"x","steps":[]}"#;
-        assert!(matches!(extract_recipe(wrong), Err(ExtractError::Schema { .. })));
+        assert!(matches!(
+            extract_recipe(wrong),
+            Err(ExtractError::Schema { .. })
+        ));
         let bad_type = RECIPE.replace(r#""instructions":["#, r#""instructions":[1,"#);
         match extract_recipe(&bad_type) {
-            Err(ExtractError::Schema { path, .. }) => assert!(path.starts_with("instructions"), "{path}"),
+            Err(ExtractError::Schema { path, .. }) => {
+                assert!(path.starts_with("instructions"), "{path}")
+            }
             other => panic!("{other:?}"),
         }
         let no_ingredients = RECIPE.replace(
@@ -315,9 +361,15 @@ mod tests {
         {"name":"양배추","amount":200,"unit":"g"}]"#,
             "[]",
         );
-        assert!(matches!(extract_recipe(&no_ingredients), Err(ExtractError::Schema { .. })));
+        assert!(matches!(
+            extract_recipe(&no_ingredients),
+            Err(ExtractError::Schema { .. })
+        ));
         let zero_servings = RECIPE.replace(r#""servings":2"#, r#""servings":0"#);
-        assert!(matches!(extract_recipe(&zero_servings), Err(ExtractError::Schema { .. })));
+        assert!(matches!(
+            extract_recipe(&zero_servings),
+            Err(ExtractError::Schema { .. })
+        ));
     }
 
     #[test]

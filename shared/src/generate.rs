@@ -40,7 +40,12 @@ pub trait RecipeVerifier: Send + Sync {
 /// Verified facts a prompt may carry (nutrition retrieval); empty when none apply.
 #[async_trait::async_trait]
 pub trait PromptFacts: Send + Sync {
-    async fn facts(&self, request: &RecipeRequest, deadline: Deadline, metrics: &MetricsRecorder) -> String;
+    async fn facts(
+        &self,
+        request: &RecipeRequest,
+        deadline: Deadline,
+        metrics: &MetricsRecorder,
+    ) -> String;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +103,9 @@ pub struct RecipeService {
 
 impl std::fmt::Debug for RecipeService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecipeService").field("cache", &self.cache).finish_non_exhaustive()
+        f.debug_struct("RecipeService")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,7 +143,8 @@ impl RecipeService {
             .models
             .chat_model_id(request.model.unwrap_or(self.config.models.default_chat))
             .to_owned();
-        let canonical = serde_json::to_string(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let canonical =
+            serde_json::to_string(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let key = cache_key(&model_id, &canonical);
         if let Some(hit) = self.cache.get(&key) {
             let mut response = (*hit).clone();
@@ -172,7 +180,8 @@ impl RecipeService {
         }
         let facts = match &self.facts {
             Some(provider) => {
-                let facts_deadline = Deadline::after(deadline.remaining().saturating_sub(MIN_ATTEMPT_BUDGET));
+                let facts_deadline =
+                    Deadline::after(deadline.remaining().saturating_sub(MIN_ATTEMPT_BUDGET));
                 provider.facts(request, facts_deadline, metrics).await
             }
             None => String::new(),
@@ -206,7 +215,11 @@ impl RecipeService {
                 system: system.clone(),
                 messages: messages.clone(),
                 max_tokens: self.config.max_tokens,
-                temperature: if attempts == 1 { FIRST_TEMPERATURE } else { REPAIR_TEMPERATURE },
+                temperature: if attempts == 1 {
+                    FIRST_TEMPERATURE
+                } else {
+                    REPAIR_TEMPERATURE
+                },
                 timeout: budget,
             };
             let answer = match self.chat.chat(&call).await {
@@ -228,7 +241,9 @@ impl RecipeService {
                 (StopReason::MaxTokens, _) => AttemptFailure::Output(
                     "the answer was cut off at max_tokens (stop_reason max_tokens)".to_owned(),
                 ),
-                (StopReason::Refusal, _) => AttemptFailure::Output("the model refused to answer".to_owned()),
+                (StopReason::Refusal, _) => {
+                    AttemptFailure::Output("the model refused to answer".to_owned())
+                }
                 (_, Err(err)) => AttemptFailure::Output(describe_extract_error(&err)),
                 (_, Ok(recipe)) => {
                     let verification = self.verifier.verify(request, &recipe);
@@ -281,8 +296,12 @@ impl RecipeService {
         }
 
         match last_failure {
-            Some(AttemptFailure::Checks(checks)) => Err(ServiceError::ConstraintsUnsatisfied { attempts, checks }),
-            Some(AttemptFailure::Output(message)) => Err(ServiceError::ModelOutputInvalid { message }),
+            Some(AttemptFailure::Checks(checks)) => {
+                Err(ServiceError::ConstraintsUnsatisfied { attempts, checks })
+            }
+            Some(AttemptFailure::Output(message)) => {
+                Err(ServiceError::ModelOutputInvalid { message })
+            }
             None => Err(ServiceError::DeadlineExceeded { attempts }),
         }
     }

@@ -63,16 +63,29 @@ pub fn route(request: &ApiGatewayV2httpRequest) -> (String, String) {
         .clone()
         .or_else(|| request.request_context.http.path.clone())
         .unwrap_or_else(|| "/".to_owned());
-    if let Some(stage) = request.request_context.stage.as_deref().filter(|s| *s != "$default") {
+    if let Some(stage) = request
+        .request_context
+        .stage
+        .as_deref()
+        .filter(|s| *s != "$default")
+    {
         let prefix = format!("/{stage}");
         if let Some(rest) = path.strip_prefix(&prefix) {
             if rest.is_empty() || rest.starts_with('/') {
-                path = if rest.is_empty() { "/".to_owned() } else { rest.to_owned() };
+                path = if rest.is_empty() {
+                    "/".to_owned()
+                } else {
+                    rest.to_owned()
+                };
             }
         }
     }
     let trimmed = path.trim_end_matches('/');
-    let path = if trimmed.is_empty() { "/".to_owned() } else { trimmed.to_owned() };
+    let path = if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    };
     (method, path)
 }
 
@@ -91,20 +104,28 @@ pub fn json_body(request: &ApiGatewayV2httpRequest, limit: usize) -> Result<Vec<
     let raw = request.body.as_deref().unwrap_or("");
     // Base64 inflates by 4/3; refuse before decoding anything huge.
     if raw.len() > limit.saturating_mul(4) / 3 + 4 {
-        return Err(ServiceError::PayloadTooLarge { size: raw.len(), limit });
+        return Err(ServiceError::PayloadTooLarge {
+            size: raw.len(),
+            limit,
+        });
     }
     let bytes = if request.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD.decode(raw.trim()).map_err(|e| {
-            ServiceError::invalid(
-                "request body is flagged base64 but does not decode",
-                vec![FieldError::new("body", e.to_string())],
-            )
-        })?
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .map_err(|e| {
+                ServiceError::invalid(
+                    "request body is flagged base64 but does not decode",
+                    vec![FieldError::new("body", e.to_string())],
+                )
+            })?
     } else {
         raw.as_bytes().to_vec()
     };
     if bytes.len() > limit {
-        return Err(ServiceError::PayloadTooLarge { size: bytes.len(), limit });
+        return Err(ServiceError::PayloadTooLarge {
+            size: bytes.len(),
+            limit,
+        });
     }
     Ok(bytes)
 }
@@ -164,8 +185,14 @@ mod tests {
         let sqs = json!({"Records":[{"messageId":"m1","receiptHandle":"h","body":"{}","attributes":{},
             "messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:1:q","awsRegion":"us-east-1"}]});
         assert!(matches!(classify(sqs), Incoming::Sqs(_)));
-        assert!(matches!(classify(json!({"texts":["a"]})), Incoming::Direct(_)));
-        assert!(matches!(classify(json!({"source":"aws.events","detail-type":"Other"})), Incoming::Direct(_)));
+        assert!(matches!(
+            classify(json!({"texts":["a"]})),
+            Incoming::Direct(_)
+        ));
+        assert!(matches!(
+            classify(json!({"source":"aws.events","detail-type":"Other"})),
+            Incoming::Direct(_)
+        ));
     }
 
     #[test]
@@ -176,12 +203,37 @@ mod tests {
 
     #[test]
     fn bodies_are_decoded_and_bounded() {
-        assert_eq!(json_body(&http_event("{}", false, Some("application/json")), 10).unwrap(), b"{}");
-        assert_eq!(json_body(&http_event("e30=", true, None), 10).unwrap(), b"{}");
-        assert_eq!(json_body(&http_event("%%%", true, None), 10).unwrap_err().status(), 400);
-        assert_eq!(json_body(&http_event(&"x".repeat(11), false, None), 10).unwrap_err().status(), 413);
-        assert_eq!(json_body(&http_event("{}", false, Some("text/plain")), 10).unwrap_err().status(), 415);
-        assert!(json_body(&http_event("{}", false, Some("application/json; charset=utf-8")), 10).is_ok());
+        assert_eq!(
+            json_body(&http_event("{}", false, Some("application/json")), 10).unwrap(),
+            b"{}"
+        );
+        assert_eq!(
+            json_body(&http_event("e30=", true, None), 10).unwrap(),
+            b"{}"
+        );
+        assert_eq!(
+            json_body(&http_event("%%%", true, None), 10)
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            json_body(&http_event(&"x".repeat(11), false, None), 10)
+                .unwrap_err()
+                .status(),
+            413
+        );
+        assert_eq!(
+            json_body(&http_event("{}", false, Some("text/plain")), 10)
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert!(json_body(
+            &http_event("{}", false, Some("application/json; charset=utf-8")),
+            10
+        )
+        .is_ok());
     }
 
     #[test]

@@ -77,7 +77,10 @@ impl MetricsRecorder {
 
     /// Takes what was recorded, leaving the recorder empty.
     pub fn take(&self) -> MetricsBatch {
-        self.batch.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+        self.batch
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
     }
 }
 
@@ -137,7 +140,10 @@ pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
     for ((model_id, status), durations) in &batch.calls {
         let dims = [
             Dimension::builder().name("ModelId").value(model_id).build(),
-            Dimension::builder().name("Status").value(status.as_str()).build(),
+            Dimension::builder()
+                .name("Status")
+                .value(status.as_str())
+                .build(),
         ];
         for chunk in durations.chunks(CLOUDWATCH_MAX_VALUES) {
             data.push(
@@ -163,7 +169,12 @@ pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
             MetricDatum::builder()
                 .metric_name("WarmUpCount")
                 .unit(StandardUnit::Count)
-                .dimensions(Dimension::builder().name("FunctionName").value(function_name).build())
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function_name)
+                        .build(),
+                )
                 .value(f64::from(*count))
                 .build(),
         );
@@ -242,12 +253,23 @@ mod tests {
     fn emf_lines_have_the_contract_dimensions_and_units() {
         let docs = emf_documents("AI-Chef/Bedrock", &sample(), 1_700_000_000_000);
         assert_eq!(docs.len(), 2);
-        let error_doc = &docs[0];
+        // Groups come out in (model, status) order: Success before Error.
+        let error_doc = &docs[1];
         assert_eq!(error_doc["Status"], "Error");
-        let success = &docs[1];
-        assert_eq!(success["_aws"]["CloudWatchMetrics"][0]["Namespace"], "AI-Chef/Bedrock");
-        assert_eq!(success["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["ModelId", "Status"]]));
-        assert_eq!(success["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"], "Seconds");
+        assert_eq!(error_doc["InvocationCount"], 1);
+        let success = &docs[0];
+        assert_eq!(
+            success["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "AI-Chef/Bedrock"
+        );
+        assert_eq!(
+            success["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["ModelId", "Status"]])
+        );
+        assert_eq!(
+            success["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Seconds"
+        );
         assert_eq!(success["InvocationDuration"], json!([1.5, 0.5]));
         assert_eq!(success["InvocationCount"], 2);
         assert_eq!(success["ModelId"], "m1");
@@ -274,9 +296,20 @@ mod tests {
     #[test]
     fn put_metric_data_datums() {
         let data = metric_data(&sample());
-        let names: Vec<_> = data.iter().map(|d| d.metric_name().unwrap_or_default().to_owned()).collect();
-        assert_eq!(names, ["InvocationDuration", "InvocationCount", "InvocationDuration", "InvocationCount"]);
-        let success_count = &data[3];
+        let names: Vec<_> = data
+            .iter()
+            .map(|d| d.metric_name().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "InvocationDuration",
+                "InvocationCount",
+                "InvocationDuration",
+                "InvocationCount"
+            ]
+        );
+        let success_count = &data[1];
         assert_eq!(success_count.value(), Some(2.0));
         assert_eq!(success_count.unit(), Some(&StandardUnit::Count));
     }

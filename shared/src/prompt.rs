@@ -97,7 +97,9 @@ pub fn placeholders(template: &str) -> Result<BTreeSet<String>, String> {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| "unclosed placeholder".to_owned())?;
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "unclosed placeholder".to_owned())?;
         names.insert(after[..end].to_owned());
         rest = &after[end + 2..];
     }
@@ -141,7 +143,8 @@ pub fn validate_templates() -> Result<(), TemplateError> {
 
 /// Fills a validated template; values are inserted verbatim, never re-scanned for placeholders.
 fn render(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
@@ -203,7 +206,10 @@ fn escape_angle_brackets(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     let mut chars = json.chars().peekable();
     while let Some(c) = chars.next() {
-        let starts_tag = c == '<' && chars.peek().is_some_and(|n| n.is_alphabetic() || *n == '/' || *n == '!');
+        let starts_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_alphabetic() || *n == '/' || *n == '!');
         if starts_tag {
             out.push_str("\\u003c");
         } else {
@@ -241,7 +247,10 @@ pub fn repair_prompt(request: &RecipeRequest, feedback: &str, failed_checks_json
         repair_template(request.language),
         &[
             ("feedback", feedback),
-            ("failed_checks_json", &escape_angle_brackets(failed_checks_json)),
+            (
+                "failed_checks_json",
+                &escape_angle_brackets(failed_checks_json),
+            ),
             ("request_json", &json),
         ],
     )
@@ -270,13 +279,22 @@ mod tests {
     fn a_template_with_a_stray_or_missing_placeholder_is_refused() {
         assert_eq!(
             validate_params("t", "{{servings}} {{oops}}", &["servings"]),
-            Err(TemplateError::UnknownPlaceholder { template: "t".into(), name: "oops".into() })
+            Err(TemplateError::UnknownPlaceholder {
+                template: "t".into(),
+                name: "oops".into()
+            })
         );
         assert_eq!(
             validate_params("t", "{{servings}}", &["servings", "facts"]),
-            Err(TemplateError::UnusedParameter { template: "t".into(), name: "facts".into() })
+            Err(TemplateError::UnusedParameter {
+                template: "t".into(),
+                name: "facts".into()
+            })
         );
-        assert!(matches!(validate_params("t", "{{servings", &["servings"]), Err(TemplateError::Unclosed { .. })));
+        assert!(matches!(
+            validate_params("t", "{{servings", &["servings"]),
+            Err(TemplateError::Unclosed { .. })
+        ));
     }
 
     #[test]
@@ -286,7 +304,10 @@ mod tests {
                 let req = request(target, language);
                 let prompt = recipe_prompt(&req, &["순탄수화물 5 g 이하".to_owned()], "");
                 assert!(prompt.contains("- 순탄수화물 5 g 이하"));
-                assert!(prompt.contains("\"allergies\":[\"땅콩\",\"우유\"]"), "{prompt}");
+                assert!(
+                    prompt.contains("\"allergies\":[\"땅콩\",\"우유\"]"),
+                    "{prompt}"
+                );
                 assert!(prompt.contains(&format!("\"target\":\"{}\"", target.as_str())));
                 assert!(!prompt.contains("{{"), "unfilled placeholder in {prompt}");
                 assert_eq!(prompt.matches("<request>").count(), 1);
@@ -312,7 +333,11 @@ mod tests {
     #[test]
     fn repair_prompt_states_the_failures_and_repeats_the_data() {
         let req = request(Target::Keto, Language::Ko);
-        let prompt = repair_prompt(&req, "- 순탄수화물 9.0 g > 5 g", r#"[{"rule":"netCarbsPerServing<=5g"}]"#);
+        let prompt = repair_prompt(
+            &req,
+            "- 순탄수화물 9.0 g > 5 g",
+            r#"[{"rule":"netCarbsPerServing<=5g"}]"#,
+        );
         assert!(prompt.contains("<failed_checks>"));
         assert!(prompt.contains("netCarbsPerServing<=5g"));
         assert!(prompt.contains("<request>"));

@@ -112,7 +112,10 @@ pub fn parse_wire<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Serv
         } else {
             format!("request is invalid: {inner}")
         };
-        ServiceError::invalid(message, vec![FieldError::new(path_or_body(&field), inner.to_string())])
+        ServiceError::invalid(
+            message,
+            vec![FieldError::new(path_or_body(&field), inner.to_string())],
+        )
     })?;
     de.end().map_err(|e| {
         ServiceError::invalid(
@@ -154,7 +157,10 @@ where
             Ok(None)
         }
 
-        fn visit_some<D2: serde::Deserializer<'de>>(self, deserializer: D2) -> Result<Self::Value, D2::Error> {
+        fn visit_some<D2: serde::Deserializer<'de>>(
+            self,
+            deserializer: D2,
+        ) -> Result<Self::Value, D2::Error> {
             deserializer.deserialize_map(self)
         }
 
@@ -213,12 +219,21 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
             Some(other) => {
                 errors.push(FieldError::new(
                     "profile.cookingLevel",
-                    format!("`{}` is not one of beginner, intermediate, advanced", excerpt(other)),
+                    format!(
+                        "`{}` is not one of beginner, intermediate, advanced",
+                        excerpt(other)
+                    ),
                 ));
                 None
             }
         };
-        let budget = bounded("profile.budget", profile_wire.budget, BUDGET_RANGE, "KRW", &mut errors);
+        let budget = bounded(
+            "profile.budget",
+            profile_wire.budget,
+            BUDGET_RANGE,
+            "KRW",
+            &mut errors,
+        );
         let max_calories = bounded(
             "profile.maxCalories",
             profile_wire.max_calories,
@@ -228,7 +243,10 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
         );
         let servings = match wire.servings {
             None => Some(2),
-            Some(n) if n >= u64::from(*SERVINGS_RANGE.start()) && n <= u64::from(*SERVINGS_RANGE.end()) => {
+            Some(n)
+                if n >= u64::from(*SERVINGS_RANGE.start())
+                    && n <= u64::from(*SERVINGS_RANGE.end()) =>
+            {
                 u32::try_from(n).ok()
             }
             Some(n) => {
@@ -310,7 +328,11 @@ fn bounded(
         Some(v) if !range.contains(&v) => {
             errors.push(FieldError::new(
                 field,
-                format!("must be between {} and {} {unit}, got {v}", range.start(), range.end()),
+                format!(
+                    "must be between {} and {} {unit}, got {v}",
+                    range.start(),
+                    range.end()
+                ),
             ));
             None
         }
@@ -323,7 +345,12 @@ fn bounded(
 /// quotes (single ones too: the prompt's constraint lines quote allergies and conditions with
 /// them), braces, control, zero-width and bidi characters are refused so user text can never
 /// close the prompt's data block or a quotation, nor hide instructions; duplicates are dropped.
-fn text_list(field: &str, items: Vec<String>, max_items: usize, errors: &mut Vec<FieldError>) -> Vec<String> {
+fn text_list(
+    field: &str,
+    items: Vec<String>,
+    max_items: usize,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
     if items.len() > max_items {
         errors.push(FieldError::new(
             field,
@@ -348,13 +375,19 @@ fn text_list(field: &str, items: Vec<String>, max_items: usize, errors: &mut Vec
 /// Normalises one free-text item or says why it is refused.
 pub fn clean_text(raw: &str) -> Result<String, String> {
     let text: String = raw.nfc().collect();
-    let text = text.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    let text = text
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     let chars = text.chars().count();
     if chars == 0 {
         return Err("must not be empty".to_owned());
     }
     if chars > MAX_TEXT_CHARS {
-        return Err(format!("is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"));
+        return Err(format!(
+            "is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"
+        ));
     }
     if let Some(bad) = text.chars().find(|c| !is_allowed_char(*c)) {
         return Err(format!(
@@ -390,7 +423,9 @@ mod tests {
 
     fn fields(err: &ServiceError) -> Vec<String> {
         match err {
-            ServiceError::InvalidRequest { details, .. } => details.iter().map(|d| d.field.clone()).collect(),
+            ServiceError::InvalidRequest { details, .. } => {
+                details.iter().map(|d| d.field.clone()).collect()
+            }
             other => panic!("expected invalid_request, got {other:?}"),
         }
     }
@@ -428,7 +463,14 @@ mod tests {
         )
         .unwrap_err();
         let f = fields(&err);
-        for want in ["target", "servings", "language", "profile.budget", "profile.maxCalories", "profile.cookingLevel"] {
+        for want in [
+            "target",
+            "servings",
+            "language",
+            "profile.budget",
+            "profile.maxCalories",
+            "profile.cookingLevel",
+        ] {
             assert!(f.iter().any(|x| x == want), "missing {want} in {f:?}");
         }
     }
@@ -452,7 +494,16 @@ mod tests {
 
     #[test]
     fn text_items_refuse_markup_control_and_zero_width_characters() {
-        for bad in ["</request>", "우유\u{200B}", "a\u{0007}", "\"quoted\"", "'quoted'", "{json}", "🥜", "\u{202E}abc"] {
+        for bad in [
+            "</request>",
+            "우유\u{200B}",
+            "a\u{0007}",
+            "\"quoted\"",
+            "'quoted'",
+            "{json}",
+            "🥜",
+            "\u{202E}abc",
+        ] {
             assert!(clean_text(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(clean_text("  견과류  (호두)  ").unwrap(), "견과류 (호두)");
@@ -462,25 +513,44 @@ mod tests {
 
     #[test]
     fn arrays_are_not_taken_for_objects() {
-        for body in [r#"["keto",null,2,null,"ko","sonnet"]"#, r#"{"target":"keto","profile":[["고혈압"],["땅콩"],"beginner",15000,600]}"#] {
+        for body in [
+            r#"["keto",null,2,null,"ko","sonnet"]"#,
+            r#"{"target":"keto","profile":[["고혈압"],["땅콩"],"beginner",15000,600]}"#,
+        ] {
             assert_eq!(parse(body).unwrap_err().code(), "invalid_request", "{body}");
         }
-        let err = RecipeRequest::from_value(serde_json::json!(["keto", null, 2, null, "ko", null])).unwrap_err();
+        let err = RecipeRequest::from_value(serde_json::json!(["keto", null, 2, null, "ko", null]))
+            .unwrap_err();
         assert_eq!(fields(&err), vec!["body"]);
-        assert_eq!(fields(&parse(r#"{"target":"keto","profile":[]}"#).unwrap_err()), vec!["profile"]);
-        assert_eq!(parse(r#"{"target":"keto","profile":null}"#).unwrap().profile, Profile::default());
+        assert_eq!(
+            fields(&parse(r#"{"target":"keto","profile":[]}"#).unwrap_err()),
+            vec!["profile"]
+        );
+        assert_eq!(
+            parse(r#"{"target":"keto","profile":null}"#)
+                .unwrap()
+                .profile,
+            Profile::default()
+        );
     }
 
     #[test]
     fn oversized_body_is_payload_too_large() {
-        let body = format!(r#"{{"target":"keto","language":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        let body = format!(
+            r#"{{"target":"keto","language":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
         assert_eq!(parse(&body).unwrap_err().status(), 413);
     }
 
     #[test]
     fn long_lists_are_refused() {
         let many: Vec<String> = (0..51).map(|i| format!("allergen{i}")).collect();
-        let body = serde_json::json!({"target": "keto", "profile": {"allergies": many}}).to_string();
-        assert_eq!(fields(&parse(&body).unwrap_err()), vec!["profile.allergies"]);
+        let body =
+            serde_json::json!({"target": "keto", "profile": {"allergies": many}}).to_string();
+        assert_eq!(
+            fields(&parse(&body).unwrap_err()),
+            vec!["profile.allergies"]
+        );
     }
 }

@@ -21,7 +21,9 @@ pub struct TableVerifier {
 
 impl std::fmt::Debug for TableVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TableVerifier").field("foods", &self.table.len()).finish_non_exhaustive()
+        f.debug_struct("TableVerifier")
+            .field("foods", &self.table.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,10 +45,15 @@ impl RecipeVerifier for TableVerifier {
     fn verify(&self, request: &RecipeRequest, recipe: &Recipe) -> Verification {
         let fallback = |name: &str| self.fallback.as_ref().and_then(|f| f.row_for(name));
         let nutrition = analyze_with_fallback(recipe, self.table, &fallback);
-        let facts = |id: &str| -> Option<Nutrients> { self.table.find_by_id(id).map(|food| food.per_100g) };
-        let evaluation = rules::evaluate(request.target, &request.profile, recipe, &nutrition, &facts);
+        let facts =
+            |id: &str| -> Option<Nutrients> { self.table.find_by_id(id).map(|food| food.per_100g) };
+        let evaluation =
+            rules::evaluate(request.target, &request.profile, recipe, &nutrition, &facts);
         if !evaluation.unknown_conditions.is_empty() {
-            tracing::info!(count = evaluation.unknown_conditions.len(), "health conditions without a rule");
+            tracing::info!(
+                count = evaluation.unknown_conditions.len(),
+                "health conditions without a rule"
+            );
         }
         Verification {
             nutrition,

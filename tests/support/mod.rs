@@ -40,11 +40,15 @@ pub fn http_event_with_body(template: &str, body: &str) -> Value {
 
 /// A context whose deadline is `budget` from now, like the Runtime API's deadline header.
 pub fn context(budget: Duration) -> Context {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let mut ctx = Context::default();
     ctx.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd".to_owned();
     ctx.deadline = now_ms + budget.as_millis() as u64;
-    ctx.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ai-chef-test".to_owned();
+    ctx.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:ai-chef-test".to_owned();
     ctx
 }
 
@@ -58,9 +62,12 @@ pub async fn emulator(faults: Option<&str>) -> Emulator {
         Some(json) => FaultPlan::from_json(json).unwrap(),
         None => FaultPlan::default(),
     };
-    Emulator::start(EmulatorOptions { faults, ..EmulatorOptions::default() })
-        .await
-        .unwrap()
+    Emulator::start(EmulatorOptions {
+        faults,
+        ..EmulatorOptions::default()
+    })
+    .await
+    .unwrap()
 }
 
 /// The SDK configuration the functions load, pointed at a loopback endpoint with test
@@ -70,7 +77,9 @@ pub async fn sdk_config(endpoint: &str, max_attempts: u32) -> aws_config::SdkCon
     use aws_config::retry::RetryConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .endpoint_url(endpoint)
         .retry_config(
             RetryConfig::standard()
@@ -119,14 +128,23 @@ impl CapturingSink {
 /// A foundation (config + SDK config) pointed at the emulator.
 pub async fn foundation(endpoint: &str, config: Config) -> Foundation {
     let sdk = sdk_config(endpoint, config.bedrock_max_attempts).await;
-    Foundation { config: Arc::new(config), sdk }
+    Foundation {
+        config: Arc::new(config),
+        sdk,
+    }
 }
 
 /// The generate-recipe app against the emulator, with a capturing metrics sink.
-pub async fn generate_app(endpoint: &str, config: Config) -> (GenerateRecipeApp, Arc<CapturingSink>) {
+pub async fn generate_app(
+    endpoint: &str,
+    config: Config,
+) -> (GenerateRecipeApp, Arc<CapturingSink>) {
     let foundation = foundation(endpoint, config).await;
     let sink = Arc::new(CapturingSink::default());
-    let app = GenerateRecipeApp { service: foundation.recipe_service().unwrap(), metrics: sink.clone() };
+    let app = GenerateRecipeApp {
+        service: foundation.recipe_service().unwrap(),
+        metrics: sink.clone(),
+    };
     (app, sink)
 }
 
@@ -135,7 +153,10 @@ pub async fn embed_app(endpoint: &str, config: Config) -> (EmbedTextApp, Arc<Cap
     let foundation = foundation(endpoint, config).await;
     let sink = Arc::new(CapturingSink::default());
     let app = EmbedTextApp {
-        service: ai_chef::embed::EmbeddingService::new(foundation.config.clone(), foundation.bedrock()),
+        service: ai_chef::embed::EmbeddingService::new(
+            foundation.config.clone(),
+            foundation.bedrock(),
+        ),
         metrics: sink.clone(),
     };
     (app, sink)
@@ -150,5 +171,9 @@ pub fn http_parts(response: &Value) -> (u16, Value) {
 
 /// A config for tests: no cache unless asked, quick SDK retries.
 pub fn test_config() -> Config {
-    Config { cache_max_entries: 0, deadline_margin: Duration::from_millis(200), ..Config::default() }
+    Config {
+        cache_max_entries: 0,
+        deadline_margin: Duration::from_millis(200),
+        ..Config::default()
+    }
 }

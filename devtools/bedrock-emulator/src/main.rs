@@ -104,7 +104,10 @@ async fn run(args: Args) -> Result<(), CliError> {
 }
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("bedrock-emulator: cannot start the async runtime: {error}");

@@ -14,9 +14,11 @@ use ai_chef::embed::{EmbedBodyWire, EmbedQuery, EmbeddingService, MAX_TEXTS};
 use ai_chef::error::ServiceError;
 use ai_chef::metrics::MetricsRecorder;
 use ai_chef::nutrition::{normalize_name, FoodTable, TableError};
-use ai_chef::retrieval::index::{self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex};
-use ai_chef::retrieval::search::standout;
 use ai_chef::retrieval::expected_source;
+use ai_chef::retrieval::index::{
+    self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex,
+};
+use ai_chef::retrieval::search::standout;
 use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,7 +56,10 @@ enum EncodingArg {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "nutrition-index", about = "Builds the nutrition retrieval index from the food table")]
+#[command(
+    name = "nutrition-index",
+    about = "Builds the nutrition retrieval index from the food table"
+)]
 struct Args {
     /// The backend the configured endpoint is; checked against the AWS_ENDPOINT_URL* settings.
     #[arg(long, value_enum)]
@@ -80,14 +85,23 @@ enum BuildError {
     Config(#[from] ConfigError),
     #[error("the food table is invalid: {0}")]
     Table(#[from] TableError),
-    #[error("--source {asked} does not fit the endpoint settings, which point at {actual}: {hint}")]
-    SourceMismatch { asked: &'static str, actual: &'static str, hint: &'static str },
+    #[error(
+        "--source {asked} does not fit the endpoint settings, which point at {actual}: {hint}"
+    )]
+    SourceMismatch {
+        asked: &'static str,
+        actual: &'static str,
+        hint: &'static str,
+    },
     #[error("embedding failed: {0}")]
     Embedding(#[from] ServiceError),
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn progress(message: &str) {
@@ -109,16 +123,30 @@ impl Embedder {
             dimensions: Some(u64::from(self.dimensions)),
             normalize: Some(true),
         })?;
-        Ok(self.service.embed_all(&query, self.deadline, &self.metrics).await?.embeddings)
+        Ok(self
+            .service
+            .embed_all(&query, self.deadline, &self.metrics)
+            .await?
+            .embeddings)
     }
 
     /// Embeds every text in batches, reporting progress.
-    async fn embed_batched(&self, texts: &[String], batch: usize, what: &str) -> Result<Vec<Vec<f32>>, ServiceError> {
+    async fn embed_batched(
+        &self,
+        texts: &[String],
+        batch: usize,
+        what: &str,
+    ) -> Result<Vec<Vec<f32>>, ServiceError> {
         let started = Instant::now();
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(batch) {
             out.extend(self.embed(chunk.to_vec()).await?);
-            progress(&format!("{what}: {}/{} embedded ({:.1} s)", out.len(), texts.len(), started.elapsed().as_secs_f64()));
+            progress(&format!(
+                "{what}: {}/{} embedded ({:.1} s)",
+                out.len(),
+                texts.len(),
+                started.elapsed().as_secs_f64()
+            ));
         }
         Ok(out)
     }
@@ -129,9 +157,16 @@ impl Embedder {
 /// row; never at or below the unrelated texts.
 fn calibrate(own_row_standouts: &mut [f32], noise: &[f32]) -> (f32, f32, f32) {
     own_row_standouts.sort_by(|a, b| a.total_cmp(b));
-    let p10 = own_row_standouts.get(own_row_standouts.len() / 10).copied().unwrap_or(f32::MAX);
+    let p10 = own_row_standouts
+        .get(own_row_standouts.len() / 10)
+        .copied()
+        .unwrap_or(f32::MAX);
     let floor = noise.iter().copied().fold(0.0f32, f32::max);
-    let threshold = if p10 > floor { (p10 + floor) / 2.0 } else { floor + 0.1 };
+    let threshold = if p10 > floor {
+        (p10 + floor) / 2.0
+    } else {
+        floor + 0.1
+    };
     (threshold, p10, floor)
 }
 
@@ -139,7 +174,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes)
         .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|source| BuildError::Write { path: path.to_path_buf(), source })
+        .map_err(|source| BuildError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 async fn run(args: Args) -> Result<(), BuildError> {
@@ -158,7 +196,10 @@ async fn run(args: Args) -> Result<(), BuildError> {
             hint: "real Bedrock needs no AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_BEDROCK_RUNTIME; the emulator needs one",
         });
     }
-    let model_id = config.models.embedding_model_id(EmbeddingModel::TitanV2).to_owned();
+    let model_id = config
+        .models
+        .embedding_model_id(EmbeddingModel::TitanV2)
+        .to_owned();
     let embedder = Embedder {
         service: EmbeddingService::new(config.clone(), Arc::new(BedrockClient::new(&sdk))),
         dimensions: args.dimensions,
@@ -188,8 +229,14 @@ async fn run(args: Args) -> Result<(), BuildError> {
     let ids = table.foods().iter().map(|f| f.id.clone()).collect();
     let built = NutritionIndex::from_vectors(origin, ids, vectors)?;
 
-    let names: Vec<String> = table.foods().iter().map(|f| normalize_name(&f.name_ko)).collect();
-    let name_vectors = embedder.embed_batched(&names, batch, "calibration names").await?;
+    let names: Vec<String> = table
+        .foods()
+        .iter()
+        .map(|f| normalize_name(&f.name_ko))
+        .collect();
+    let name_vectors = embedder
+        .embed_batched(&names, batch, "calibration names")
+        .await?;
     let dims = built.dimensions();
     let mut own: Vec<f32> = Vec::new();
     for (row, vector) in name_vectors.iter().enumerate() {
@@ -216,7 +263,10 @@ async fn run(args: Args) -> Result<(), BuildError> {
     let built = built.with_fallback_min_standout((threshold * 100.0).round() / 100.0);
 
     let (bin, meta) = built.encode()?;
-    std::fs::create_dir_all(&args.out_dir).map_err(|source| BuildError::Write { path: args.out_dir.clone(), source })?;
+    std::fs::create_dir_all(&args.out_dir).map_err(|source| BuildError::Write {
+        path: args.out_dir.clone(),
+        source,
+    })?;
     let bin_path = args.out_dir.join("nutrition-index.bin");
     let meta_path = args.out_dir.join("nutrition-index.meta.json");
     write_atomically(&bin_path, &bin)?;

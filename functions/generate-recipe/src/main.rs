@@ -7,5 +7,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     ai_chef::telemetry::init();
     let app = ai_chef::app::generate_recipe_app().await?;
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| handle(&app, event))).await
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        handle(&app, event)
+    }))
+    .await
 }

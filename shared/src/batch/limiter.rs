@@ -91,7 +91,11 @@ impl AimdLimit {
     }
 
     pub fn on_success(&mut self) {
-        let step = if self.slow_start { 1.0 } else { self.config.increase / self.limit };
+        let step = if self.slow_start {
+            1.0
+        } else {
+            self.config.increase / self.limit
+        };
         self.limit = (self.limit + step).min(self.config.max);
     }
 
@@ -100,7 +104,11 @@ impl AimdLimit {
         if started_epoch != self.epoch {
             return false;
         }
-        let factor = if self.slow_start { 0.5 } else { self.config.backoff };
+        let factor = if self.slow_start {
+            0.5
+        } else {
+            self.config.backoff
+        };
         self.slow_start = false;
         self.limit = (self.limit * factor).max(self.config.min);
         self.epoch += 1;
@@ -301,7 +309,10 @@ mod tests {
 
     #[test]
     fn slow_start_doubles_per_window_until_the_first_throttle_halves_it() {
-        let mut limit = AimdLimit::new(AimdConfig { max: 100.0, ..config() });
+        let mut limit = AimdLimit::new(AimdConfig {
+            max: 100.0,
+            ..config()
+        });
         for _ in 0..10 {
             limit.on_success();
         }
@@ -309,7 +320,11 @@ mod tests {
         assert!(limit.on_throttle(limit.epoch()));
         assert_eq!(limit.value(), 10.0);
         limit.on_success();
-        assert!(limit.value() < 10.2, "additive from now on: {}", limit.value());
+        assert!(
+            limit.value() < 10.2,
+            "additive from now on: {}",
+            limit.value()
+        );
     }
 
     /// A limit past slow start, at 10.

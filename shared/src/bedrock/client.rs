@@ -5,9 +5,13 @@
 //! deadline through a per-operation timeout override, so no attempt outlives the invocation.
 
 use super::wire::{
-    ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request, ANTHROPIC_VERSION,
+    ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
+    ANTHROPIC_VERSION,
 };
-use super::{ChatModelClient, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, EmbeddingClient, ModelCallError};
+use super::{
+    ChatModelClient, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, EmbeddingClient,
+    ModelCallError,
+};
 use crate::error::ModelFailure;
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -51,7 +55,12 @@ impl BedrockClient {
         }
     }
 
-    async fn invoke(&self, model_id: &str, body: Vec<u8>, timeout: Duration) -> Result<(Vec<u8>, Duration), ModelCallError> {
+    async fn invoke(
+        &self,
+        model_id: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(Vec<u8>, Duration), ModelCallError> {
         let started = Instant::now();
         let override_timeouts = aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
             TimeoutConfig::builder()
@@ -92,7 +101,9 @@ impl BedrockClient {
 }
 
 /// Maps the SDK's error to a [`ModelFailure`] (with the service's message kept for logs).
-pub fn classify(err: SdkError<InvokeModelError, aws_smithy_runtime_api::http::Response>) -> ModelCallError {
+pub fn classify(
+    err: SdkError<InvokeModelError, aws_smithy_runtime_api::http::Response>,
+) -> ModelCallError {
     match err {
         SdkError::TimeoutError(_) => ModelCallError {
             failure: ModelFailure::Transport,
@@ -104,7 +115,10 @@ pub fn classify(err: SdkError<InvokeModelError, aws_smithy_runtime_api::http::Re
             let timed_out = e.is_timeout();
             ModelCallError {
                 failure: ModelFailure::Transport,
-                message: format!("could not reach Bedrock: {:?}", e.as_connector_error().map(|c| c.to_string())),
+                message: format!(
+                    "could not reach Bedrock: {:?}",
+                    e.as_connector_error().map(|c| c.to_string())
+                ),
                 timed_out,
                 latency: Duration::ZERO,
             }
@@ -118,10 +132,14 @@ pub fn classify(err: SdkError<InvokeModelError, aws_smithy_runtime_api::http::Re
             let message = err.message().unwrap_or("no message").to_owned();
             let failure = match &err {
                 InvokeModelError::ThrottlingException(_) => ModelFailure::Throttling,
-                InvokeModelError::ServiceQuotaExceededException(_) => ModelFailure::ServiceQuotaExceeded,
+                InvokeModelError::ServiceQuotaExceededException(_) => {
+                    ModelFailure::ServiceQuotaExceeded
+                }
                 InvokeModelError::ModelNotReadyException(_) => ModelFailure::ModelNotReady,
                 InvokeModelError::ModelTimeoutException(_) => ModelFailure::ModelTimeout,
-                InvokeModelError::ServiceUnavailableException(_) => ModelFailure::ServiceUnavailable,
+                InvokeModelError::ServiceUnavailableException(_) => {
+                    ModelFailure::ServiceUnavailable
+                }
                 InvokeModelError::InternalServerException(_) => ModelFailure::InternalServer,
                 InvokeModelError::ValidationException(_) => ModelFailure::Validation,
                 InvokeModelError::AccessDeniedException(_) => ModelFailure::AccessDenied,
@@ -148,10 +166,20 @@ impl ChatModelClient for BedrockClient {
             messages: &request.messages,
             temperature: request.temperature,
         })
-        .map_err(|e| ModelCallError::new(ModelFailure::Unknown, format!("could not encode the request: {e}")))?;
-        let (bytes, latency) = self.invoke(&request.model_id, body, request.timeout).await?;
+        .map_err(|e| {
+            ModelCallError::new(
+                ModelFailure::Unknown,
+                format!("could not encode the request: {e}"),
+            )
+        })?;
+        let (bytes, latency) = self
+            .invoke(&request.model_id, body, request.timeout)
+            .await?;
         let parsed: ClaudeResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            let mut err = ModelCallError::new(ModelFailure::ModelError, format!("the model's answer is not a Claude messages body: {e}"));
+            let mut err = ModelCallError::new(
+                ModelFailure::ModelError,
+                format!("the model's answer is not a Claude messages body: {e}"),
+            );
             err.latency = latency;
             err
         })?;
@@ -169,22 +197,37 @@ impl ChatModelClient for BedrockClient {
 impl EmbeddingClient for BedrockClient {
     async fn embed(&self, request: &EmbedRequest) -> Result<EmbedResponse, ModelCallError> {
         let body = match request.dimensions {
-            None => serde_json::to_vec(&TitanV1Request { input_text: &request.text }),
+            None => serde_json::to_vec(&TitanV1Request {
+                input_text: &request.text,
+            }),
             Some(dimensions) => serde_json::to_vec(&TitanV2Request {
                 input_text: &request.text,
                 dimensions,
                 normalize: request.normalize,
             }),
         }
-        .map_err(|e| ModelCallError::new(ModelFailure::Unknown, format!("could not encode the request: {e}")))?;
-        let (bytes, latency) = self.invoke(&request.model_id, body, request.timeout).await?;
+        .map_err(|e| {
+            ModelCallError::new(
+                ModelFailure::Unknown,
+                format!("could not encode the request: {e}"),
+            )
+        })?;
+        let (bytes, latency) = self
+            .invoke(&request.model_id, body, request.timeout)
+            .await?;
         let parsed: TitanResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            let mut err = ModelCallError::new(ModelFailure::ModelError, format!("the answer is not a Titan embedding body: {e}"));
+            let mut err = ModelCallError::new(
+                ModelFailure::ModelError,
+                format!("the answer is not a Titan embedding body: {e}"),
+            );
             err.latency = latency;
             err
         })?;
         if parsed.embedding.is_empty() || parsed.embedding.iter().any(|x| !x.is_finite()) {
-            return Err(ModelCallError::new(ModelFailure::ModelError, "the embedding is empty or not finite"));
+            return Err(ModelCallError::new(
+                ModelFailure::ModelError,
+                "the embedding is empty or not finite",
+            ));
         }
         Ok(EmbedResponse {
             embedding: parsed.embedding,

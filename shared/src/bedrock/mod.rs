@@ -79,11 +79,15 @@ impl ModelCallError {
             return ServiceError::DeadlineExceeded { attempts };
         }
         match self.failure {
-            ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded => ServiceError::Throttled {
+            ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded => {
+                ServiceError::Throttled {
+                    message: self.message,
+                    retry_after: Duration::from_secs(2),
+                }
+            }
+            ModelFailure::ModelError => ServiceError::ModelOutputInvalid {
                 message: self.message,
-                retry_after: Duration::from_secs(2),
             },
-            ModelFailure::ModelError => ServiceError::ModelOutputInvalid { message: self.message },
             failure => ServiceError::ModelUnavailable {
                 failure,
                 message: self.message,

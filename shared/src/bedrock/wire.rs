@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn claude_body_has_the_bedrock_fields_and_no_top_p() {
-        let messages = [Message { role: Role::User, content: "hi".into() }];
+        let messages = [Message {
+            role: Role::User,
+            content: "hi".into(),
+        }];
         let body = serde_json::to_value(ClaudeRequest {
             anthropic_version: ANTHROPIC_VERSION,
             max_tokens: 2048,
@@ -140,17 +143,29 @@ mod tests {
             "stop_reason":"max_tokens","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":34}}"#;
         let resp: ClaudeResponse = serde_json::from_str(raw).unwrap();
         assert_eq!(resp.text(), "{\"a\":1}");
-        assert_eq!(StopReason::parse(resp.stop_reason.as_deref()), StopReason::MaxTokens);
+        assert_eq!(
+            StopReason::parse(resp.stop_reason.as_deref()),
+            StopReason::MaxTokens
+        );
         assert_eq!(resp.usage.output_tokens, 34);
     }
 
     #[test]
     fn titan_bodies() {
-        let v2 = serde_json::to_value(TitanV2Request { input_text: "양배추", dimensions: 512, normalize: true }).unwrap();
-        assert_eq!(v2, serde_json::json!({"inputText": "양배추", "dimensions": 512, "normalize": true}));
+        let v2 = serde_json::to_value(TitanV2Request {
+            input_text: "양배추",
+            dimensions: 512,
+            normalize: true,
+        })
+        .unwrap();
+        assert_eq!(
+            v2,
+            serde_json::json!({"inputText": "양배추", "dimensions": 512, "normalize": true})
+        );
         let v1 = serde_json::to_value(TitanV1Request { input_text: "x" }).unwrap();
         assert_eq!(v1, serde_json::json!({"inputText": "x"}));
-        let resp: TitanResponse = serde_json::from_str(r#"{"embedding":[0.1,0.2],"inputTextTokenCount":3}"#).unwrap();
+        let resp: TitanResponse =
+            serde_json::from_str(r#"{"embedding":[0.1,0.2],"inputTextTokenCount":3}"#).unwrap();
         assert_eq!(resp.embedding.len(), 2);
     }
 }

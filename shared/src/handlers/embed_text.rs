@@ -21,11 +21,16 @@ pub struct EmbedTextApp {
 
 impl std::fmt::Debug for EmbedTextApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbedTextApp").field("service", &self.service).finish_non_exhaustive()
+        f.debug_struct("EmbedTextApp")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
     }
 }
 
-pub async fn handle(app: &EmbedTextApp, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(
+    app: &EmbedTextApp,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     let recorder = MetricsRecorder::new();
     let answer = match classify(event.payload) {
@@ -61,10 +66,19 @@ pub async fn handle(app: &EmbedTextApp, event: LambdaEvent<Value>) -> Result<Val
     Ok(answer)
 }
 
-async fn embed(app: &EmbedTextApp, body: &[u8], deadline: Deadline, recorder: &MetricsRecorder) -> Result<Value, ServiceError> {
+async fn embed(
+    app: &EmbedTextApp,
+    body: &[u8],
+    deadline: Deadline,
+    recorder: &MetricsRecorder,
+) -> Result<Value, ServiceError> {
     let query = EmbedQuery::from_json(body)?;
-    let response = app.service.embed_all(&query, deadline, recorder).await.inspect_err(|err| {
-        tracing::warn!(code = err.code(), error = %err, "embedding failed");
-    })?;
+    let response = app
+        .service
+        .embed_all(&query, deadline, recorder)
+        .await
+        .inspect_err(|err| {
+            tracing::warn!(code = err.code(), error = %err, "embedding failed");
+        })?;
     serde_json::to_value(response).map_err(|e| ServiceError::Internal(e.to_string()))
 }

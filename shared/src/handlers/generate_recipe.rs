@@ -23,11 +23,16 @@ pub struct GenerateRecipeApp {
 
 impl std::fmt::Debug for GenerateRecipeApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GenerateRecipeApp").field("service", &self.service).finish_non_exhaustive()
+        f.debug_struct("GenerateRecipeApp")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
     }
 }
 
-pub async fn handle(app: &GenerateRecipeApp, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(
+    app: &GenerateRecipeApp,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     let recorder = MetricsRecorder::new();
     let answer = match classify(event.payload) {
@@ -55,7 +60,10 @@ pub async fn handle(app: &GenerateRecipeApp, event: LambdaEvent<Value>) -> Resul
             }
         }
         Incoming::Sqs(_) => {
-            let err = ServiceError::invalid("generate-recipe does not take SQS events; use batch-dispatcher", vec![]);
+            let err = ServiceError::invalid(
+                "generate-recipe does not take SQS events; use batch-dispatcher",
+                vec![],
+            );
             serde_json::to_value(err.to_body()).unwrap_or(Value::Null)
         }
     };

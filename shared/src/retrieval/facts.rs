@@ -64,14 +64,24 @@ pub fn admissible(food: &Food, table: &FoodTable, request: &RecipeRequest) -> bo
         cooking_time: 0,
         difficulty: String::new(),
         servings: 1,
-        ingredients: vec![RecipeIngredient { name: food.name_ko.clone(), amount: "100".to_owned(), unit: "g".to_owned() }],
+        ingredients: vec![RecipeIngredient {
+            name: food.name_ko.clone(),
+            amount: "100".to_owned(),
+            unit: "g".to_owned(),
+        }],
         instructions: Vec::new(),
         nutrition_tips: String::new(),
         keto_notes: None,
     };
     let nutrition = analyze(&recipe, table);
     let facts = |id: &str| table.find_by_id(id).map(|f| f.per_100g);
-    let evaluation = rules::evaluate(request.target, &request.profile, &recipe, &nutrition, &facts);
+    let evaluation = rules::evaluate(
+        request.target,
+        &request.profile,
+        &recipe,
+        &nutrition,
+        &facts,
+    );
     evaluation
         .checks
         .iter()
@@ -149,35 +159,60 @@ mod tests {
 
     #[test]
     fn the_query_names_target_ingredients_and_conditions_but_not_allergies() {
-        let r = request(serde_json::json!({"target": "keto", "ingredientsOnHand": ["돼지고기", "양배추"],
-            "profile": {"healthConditions": ["고혈압"], "allergies": ["땅콩"]}}));
+        let r = request(
+            serde_json::json!({"target": "keto", "ingredientsOnHand": ["돼지고기", "양배추"],
+            "profile": {"healthConditions": ["고혈압"], "allergies": ["땅콩"]}}),
+        );
         let q = query_text(&r);
         for part in ["키토", "ketogenic", "돼지고기, 양배추", "고혈압"] {
             assert!(q.contains(part), "{q}");
         }
         assert!(!q.contains("땅콩"), "{q}");
         let bare = query_text(&request(serde_json::json!({"target": "vegan"})));
-        assert!(bare.starts_with("비건") && !bare.contains("보유 재료"), "{bare}");
+        assert!(
+            bare.starts_with("비건") && !bare.contains("보유 재료"),
+            "{bare}"
+        );
     }
 
     #[test]
     fn facts_carry_the_table_figures_in_the_request_language() {
         let table = FoodTable::embedded();
         let belly = table.find_by_id("10005").unwrap();
-        let laver = table.foods().iter().find(|f| f.id.starts_with("MFDS:")).unwrap();
+        let laver = table
+            .foods()
+            .iter()
+            .find(|f| f.id.starts_with("MFDS:"))
+            .unwrap();
         let ko = facts_block(&[belly, laver], Language::Ko);
         assert!(ko.starts_with("검증된 식품 영양 정보"), "{ko}");
-        let expected = format!("- 삼겹살 ({}) [NDB 10005]: 518 kcal, 단백질 {} g, 지방 53 g", belly.name_en, figure(belly.per_100g.protein_g));
+        let expected = format!(
+            "- 삼겹살 ({}) [NDB 10005]: 518 kcal, 단백질 {} g, 지방 53 g",
+            belly.name_en,
+            figure(belly.per_100g.protein_g)
+        );
         assert!(ko.contains(&expected), "{ko}");
-        assert!(ko.contains(&format!("[MFDS {}]", laver.id.trim_start_matches("MFDS:"))), "{ko}");
+        assert!(
+            ko.contains(&format!("[MFDS {}]", laver.id.trim_start_matches("MFDS:"))),
+            "{ko}"
+        );
         let en = facts_block(&[belly], Language::En);
-        assert!(en.contains(&format!("- {} (삼겹살) [NDB 10005]: 518 kcal, protein", belly.name_en)) && en.contains("sodium"), "{en}");
+        assert!(
+            en.contains(&format!(
+                "- {} (삼겹살) [NDB 10005]: 518 kcal, protein",
+                belly.name_en
+            )) && en.contains("sodium"),
+            "{en}"
+        );
         assert_eq!(facts_block(&[], Language::Ko), "");
     }
 
     #[test]
     fn figures_are_rounded_to_one_decimal() {
-        assert_eq!((figure(53.01), figure(9.34), figure(0.04), figure(518.0)), ("53".into(), "9.3".into(), "0".into(), "518".into()));
+        assert_eq!(
+            (figure(53.01), figure(9.34), figure(0.04), figure(518.0)),
+            ("53".into(), "9.3".into(), "0".into(), "518".into())
+        );
     }
 
     #[test]
@@ -185,7 +220,8 @@ mod tests {
         let table = FoodTable::embedded();
         let belly = table.find_by_id("10005").unwrap();
         let peanut = table.foods().iter().find(|f| f.name_ko == "땅콩").unwrap();
-        let keto = request(serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩"]}}));
+        let keto =
+            request(serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩"]}}));
         assert!(admissible(belly, table, &keto));
         assert!(!admissible(peanut, table, &keto));
         let vegan = request(serde_json::json!({"target": "vegan"}));

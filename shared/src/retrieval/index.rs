@@ -121,7 +121,9 @@ pub struct IndexOrigin {
 pub enum IndexError {
     #[error("the nutrition index is not an index file (bad magic bytes)")]
     BadMagic,
-    #[error("the nutrition index has format version {0}; this build reads version {FORMAT_VERSION}")]
+    #[error(
+        "the nutrition index has format version {0}; this build reads version {FORMAT_VERSION}"
+    )]
     UnsupportedVersion(u16),
     #[error("the nutrition index uses unknown vector encoding {0}")]
     UnknownEncoding(u8),
@@ -138,7 +140,11 @@ pub enum IndexError {
     #[error("the nutrition index metadata is not valid JSON: {0}")]
     MetaJson(String),
     #[error("the nutrition index files disagree on {field}: metadata says {meta}, vectors file says {bin}")]
-    HeaderMismatch { field: &'static str, meta: String, bin: String },
+    HeaderMismatch {
+        field: &'static str,
+        meta: String,
+        bin: String,
+    },
     #[error("the nutrition index vectors file does not match its metadata (sha256 differs): rebuild with `make index`")]
     VectorsDigest,
     #[error(
@@ -180,7 +186,11 @@ pub struct NutritionIndex {
 impl NutritionIndex {
     /// Builds an index from raw embeddings (normalised here; with [`Encoding::I8`] also
     /// quantised here, so the in-memory index equals what decoding its file gives).
-    pub fn from_vectors(origin: IndexOrigin, ids: Vec<String>, rows: Vec<Vec<f32>>) -> Result<Self, IndexError> {
+    pub fn from_vectors(
+        origin: IndexOrigin,
+        ids: Vec<String>,
+        rows: Vec<Vec<f32>>,
+    ) -> Result<Self, IndexError> {
         let dimensions = rows.first().map_or(0, Vec::len);
         if rows.is_empty() || dimensions == 0 || ids.len() != rows.len() {
             return Err(IndexError::Empty);
@@ -189,7 +199,10 @@ impl NutritionIndex {
         let mut vectors = Vec::with_capacity(rows.len() * dimensions);
         for (row, raw) in rows.iter().enumerate() {
             if raw.len() != dimensions {
-                return Err(IndexError::BadVector { row, reason: format!("{} values, expected {dimensions}", raw.len()) });
+                return Err(IndexError::BadVector {
+                    row,
+                    reason: format!("{} values, expected {dimensions}", raw.len()),
+                });
             }
             let unit = unit_vector(raw).ok_or_else(|| zero_or_non_finite(row))?;
             let stored = match origin.encoding {
@@ -205,7 +218,8 @@ impl NutritionIndex {
         let meta = IndexMeta {
             format_version: FORMAT_VERSION,
             model_id: origin.model_id,
-            dimensions: u32::try_from(dimensions).map_err(|_| IndexError::UnsupportedDimensions(u32::MAX))?,
+            dimensions: u32::try_from(dimensions)
+                .map_err(|_| IndexError::UnsupportedDimensions(u32::MAX))?,
             source: origin.source,
             rows: u32::try_from(ids.len()).map_err(|_| IndexError::Truncated("row count"))?,
             encoding: origin.encoding,
@@ -259,14 +273,17 @@ impl NutritionIndex {
     /// The `.bin` and `.meta.json` texts.
     pub fn encode(&self) -> Result<(Vec<u8>, String), IndexError> {
         let bin = self.encode_vectors_file();
-        let meta = serde_json::to_string_pretty(&self.meta).map_err(|e| IndexError::MetaJson(e.to_string()))?;
+        let meta = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| IndexError::MetaJson(e.to_string()))?;
         Ok((bin, meta + "\n"))
     }
 
     fn encode_vectors_file(&self) -> Vec<u8> {
         let encoding = self.meta.encoding;
         let ids_len: usize = self.ids.iter().map(|id| 2 + id.len()).sum();
-        let mut out = Vec::with_capacity(HEADER_LEN + ids_len + self.vectors.len() * encoding.bytes_per_value());
+        let mut out = Vec::with_capacity(
+            HEADER_LEN + ids_len + self.vectors.len() * encoding.bytes_per_value(),
+        );
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.push(encoding.code());
@@ -279,7 +296,10 @@ impl NutritionIndex {
             out.extend_from_slice(id.as_bytes());
         }
         match encoding {
-            Encoding::F32 => self.vectors.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Encoding::F32 => self
+                .vectors
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Encoding::I8 => {
                 for row in self.vectors.chunks(self.dimensions().max(1)) {
                     out.extend(quantize(row).iter().map(|c| c.to_le_bytes()[0]));
@@ -291,7 +311,8 @@ impl NutritionIndex {
 
     /// Parses the two files and checks that they belong together.
     pub fn decode(bin: &[u8], meta_json: &str) -> Result<NutritionIndex, IndexError> {
-        let meta: IndexMeta = serde_json::from_str(meta_json).map_err(|e| IndexError::MetaJson(e.to_string()))?;
+        let meta: IndexMeta =
+            serde_json::from_str(meta_json).map_err(|e| IndexError::MetaJson(e.to_string()))?;
         if meta.format_version != FORMAT_VERSION {
             return Err(IndexError::UnsupportedVersion(meta.format_version));
         }
@@ -313,11 +334,20 @@ impl NutritionIndex {
             return Err(IndexError::UnsupportedVersion(version));
         }
         let [encoding_code, _reserved] = reader.array::<2>("encoding")?;
-        let encoding = Encoding::from_code(encoding_code).ok_or(IndexError::UnknownEncoding(encoding_code))?;
+        let encoding =
+            Encoding::from_code(encoding_code).ok_or(IndexError::UnknownEncoding(encoding_code))?;
         let dimensions = u32::from_le_bytes(reader.array("dimensions")?);
         let rows = u32::from_le_bytes(reader.array("row count")?);
-        agree("encoding", format!("{:?}", meta.encoding), format!("{encoding:?}"))?;
-        agree("dimensions", meta.dimensions.to_string(), dimensions.to_string())?;
+        agree(
+            "encoding",
+            format!("{:?}", meta.encoding),
+            format!("{encoding:?}"),
+        )?;
+        agree(
+            "dimensions",
+            meta.dimensions.to_string(),
+            dimensions.to_string(),
+        )?;
         agree("rows", meta.rows.to_string(), rows.to_string())?;
         if rows == 0 || dimensions == 0 {
             return Err(IndexError::Empty);
@@ -327,7 +357,10 @@ impl NutritionIndex {
         for row in 0..rows {
             let len = u16::from_le_bytes(reader.array("id length")?) as usize;
             let raw = reader.take(len, "id")?;
-            let id = std::str::from_utf8(raw).map_err(|e| IndexError::BadId { row, reason: e.to_string() })?;
+            let id = std::str::from_utf8(raw).map_err(|e| IndexError::BadId {
+                row,
+                reason: e.to_string(),
+            })?;
             ids.push(id.to_owned());
         }
         check_ids(&ids)?;
@@ -340,7 +373,10 @@ impl NutritionIndex {
             return Err(IndexError::TrailingBytes(reader.bytes.len()));
         }
         let mut vectors = Vec::with_capacity(rows * dims);
-        for (row, chunk) in body.chunks_exact(dims * encoding.bytes_per_value()).enumerate() {
+        for (row, chunk) in body
+            .chunks_exact(dims * encoding.bytes_per_value())
+            .enumerate()
+        {
             match encoding {
                 Encoding::F32 => {
                     let values: Vec<f32> = chunk
@@ -349,12 +385,18 @@ impl NutritionIndex {
                         .collect();
                     let norm = l2_norm(&values);
                     if !norm.is_finite() || (norm - 1.0).abs() > UNIT_NORM_TOLERANCE {
-                        return Err(IndexError::BadVector { row, reason: format!("length {norm}, expected unit length") });
+                        return Err(IndexError::BadVector {
+                            row,
+                            reason: format!("length {norm}, expected unit length"),
+                        });
                     }
                     vectors.extend(values);
                 }
                 Encoding::I8 => {
-                    let values: Vec<f32> = chunk.iter().map(|b| f32::from(i8::from_le_bytes([*b]))).collect();
+                    let values: Vec<f32> = chunk
+                        .iter()
+                        .map(|b| f32::from(i8::from_le_bytes([*b])))
+                        .collect();
                     vectors.extend(unit_vector(&values).ok_or_else(|| zero_or_non_finite(row))?);
                 }
             }
@@ -385,10 +427,16 @@ fn check_ids(ids: &[String]) -> Result<(), IndexError> {
     let mut seen = HashSet::with_capacity(ids.len());
     for (row, id) in ids.iter().enumerate() {
         if id.is_empty() || id.len() > usize::from(u16::MAX) {
-            return Err(IndexError::BadId { row, reason: format!("length {}", id.len()) });
+            return Err(IndexError::BadId {
+                row,
+                reason: format!("length {}", id.len()),
+            });
         }
         if !seen.insert(id.as_str()) {
-            return Err(IndexError::BadId { row, reason: format!("`{id}` appears twice") });
+            return Err(IndexError::BadId {
+                row,
+                reason: format!("`{id}` appears twice"),
+            });
         }
     }
     Ok(())
@@ -403,7 +451,10 @@ fn agree(field: &'static str, meta: String, bin: String) -> Result<(), IndexErro
 }
 
 fn zero_or_non_finite(row: usize) -> IndexError {
-    IndexError::BadVector { row, reason: "the vector is all zeros or not finite".to_owned() }
+    IndexError::BadVector {
+        row,
+        reason: "the vector is all zeros or not finite".to_owned(),
+    }
 }
 
 fn l2_norm(values: &[f32]) -> f32 {
@@ -422,7 +473,10 @@ fn quantize(values: &[f32]) -> Vec<i8> {
     if max == 0.0 {
         return vec![0; values.len()];
     }
-    values.iter().map(|x| (x / max * 127.0).round().clamp(-127.0, 127.0) as i8).collect()
+    values
+        .iter()
+        .map(|x| (x / max * 127.0).round().clamp(-127.0, 127.0) as i8)
+        .collect()
 }
 
 struct Reader<'a> {
@@ -462,7 +516,11 @@ mod tests {
 
     fn sample(encoding: Encoding) -> NutritionIndex {
         let ids = vec!["10005".to_owned(), "MFDS:김".to_owned(), "11109".to_owned()];
-        let rows = vec![vec![3.0, 4.0, 0.0, 0.0], vec![0.0, -1.0, 2.0, 0.5], vec![0.1, 0.2, 0.3, -0.4]];
+        let rows = vec![
+            vec![3.0, 4.0, 0.0, 0.0],
+            vec![0.0, -1.0, 2.0, 0.5],
+            vec![0.1, 0.2, 0.3, -0.4],
+        ];
         NutritionIndex::from_vectors(origin(encoding), ids, rows).unwrap()
     }
 
@@ -474,7 +532,11 @@ mod tests {
             let (bin, meta) = index.encode().unwrap();
             let decoded = NutritionIndex::decode(&bin, &meta).unwrap();
             assert_eq!(decoded, index, "{encoding:?}");
-            assert_eq!(decoded.encode().unwrap(), (bin, meta), "{encoding:?}: re-encoding changes the files");
+            assert_eq!(
+                decoded.encode().unwrap(),
+                (bin, meta),
+                "{encoding:?}: re-encoding changes the files"
+            );
             for row in 0..decoded.len() {
                 assert!((l2_norm(decoded.vector(row).unwrap()) - 1.0).abs() < 1e-5);
             }
@@ -486,7 +548,13 @@ mod tests {
         let exact = sample(Encoding::F32);
         let quantised = sample(Encoding::I8);
         for row in 0..exact.len() {
-            let dot: f32 = exact.vector(row).unwrap().iter().zip(quantised.vector(row).unwrap()).map(|(a, b)| a * b).sum();
+            let dot: f32 = exact
+                .vector(row)
+                .unwrap()
+                .iter()
+                .zip(quantised.vector(row).unwrap())
+                .map(|(a, b)| a * b)
+                .sum();
             assert!(dot > 0.999, "row {row}: cosine {dot}");
         }
     }
@@ -502,26 +570,41 @@ mod tests {
         };
         let mut flipped = bin.clone();
         flipped[HEADER_LEN + 3] ^= 0xff;
-        assert_eq!(NutritionIndex::decode(&flipped, &meta), Err(IndexError::VectorsDigest));
+        assert_eq!(
+            NutritionIndex::decode(&flipped, &meta),
+            Err(IndexError::VectorsDigest)
+        );
 
         let mut magic = bin.clone();
         magic[0] = b'X';
-        assert_eq!(NutritionIndex::decode(&magic, &with_digest(&magic)), Err(IndexError::BadMagic));
+        assert_eq!(
+            NutritionIndex::decode(&magic, &with_digest(&magic)),
+            Err(IndexError::BadMagic)
+        );
 
         for cut in [0, 5, HEADER_LEN, HEADER_LEN + 4, bin.len() - 1] {
             let short = &bin[..cut];
             assert!(
-                matches!(NutritionIndex::decode(short, &with_digest(short)), Err(IndexError::Truncated(_))),
+                matches!(
+                    NutritionIndex::decode(short, &with_digest(short)),
+                    Err(IndexError::Truncated(_))
+                ),
                 "cut at {cut}"
             );
         }
         let mut long = bin.clone();
         long.push(0);
-        assert_eq!(NutritionIndex::decode(&long, &with_digest(&long)), Err(IndexError::TrailingBytes(1)));
+        assert_eq!(
+            NutritionIndex::decode(&long, &with_digest(&long)),
+            Err(IndexError::TrailingBytes(1))
+        );
 
         let mut encoding = bin.clone();
         encoding[10] = 9;
-        assert_eq!(NutritionIndex::decode(&encoding, &with_digest(&encoding)), Err(IndexError::UnknownEncoding(9)));
+        assert_eq!(
+            NutritionIndex::decode(&encoding, &with_digest(&encoding)),
+            Err(IndexError::UnknownEncoding(9))
+        );
 
         let mut not_unit = bin.clone();
         let at = bin.len() - 4;
@@ -534,17 +617,33 @@ mod tests {
         let mut rows = index.meta().clone();
         rows.rows = 4;
         let text = serde_json::to_string(&rows).unwrap();
-        assert!(matches!(NutritionIndex::decode(&bin, &text), Err(IndexError::HeaderMismatch { field: "rows", .. })));
-        assert!(matches!(NutritionIndex::decode(&bin, "{"), Err(IndexError::MetaJson(_))));
-        assert!(matches!(NutritionIndex::decode(&bin, r#"{"extra":1}"#), Err(IndexError::MetaJson(_))));
+        assert!(matches!(
+            NutritionIndex::decode(&bin, &text),
+            Err(IndexError::HeaderMismatch { field: "rows", .. })
+        ));
+        assert!(matches!(
+            NutritionIndex::decode(&bin, "{"),
+            Err(IndexError::MetaJson(_))
+        ));
+        assert!(matches!(
+            NutritionIndex::decode(&bin, r#"{"extra":1}"#),
+            Err(IndexError::MetaJson(_))
+        ));
     }
 
     #[test]
     fn bad_inputs_to_the_builder_are_refused() {
         let o = || origin(Encoding::F32);
-        assert_eq!(NutritionIndex::from_vectors(o(), vec![], vec![]), Err(IndexError::Empty));
+        assert_eq!(
+            NutritionIndex::from_vectors(o(), vec![], vec![]),
+            Err(IndexError::Empty)
+        );
         assert!(matches!(
-            NutritionIndex::from_vectors(o(), vec!["a".into(), "a".into()], vec![vec![1.0], vec![1.0]]),
+            NutritionIndex::from_vectors(
+                o(),
+                vec!["a".into(), "a".into()],
+                vec![vec![1.0], vec![1.0]]
+            ),
             Err(IndexError::BadId { row: 1, .. })
         ));
         assert!(matches!(
@@ -552,7 +651,11 @@ mod tests {
             Err(IndexError::BadVector { row: 0, .. })
         ));
         assert!(matches!(
-            NutritionIndex::from_vectors(o(), vec!["a".into(), "b".into()], vec![vec![1.0, 0.0], vec![1.0]]),
+            NutritionIndex::from_vectors(
+                o(),
+                vec!["a".into(), "b".into()],
+                vec![vec![1.0, 0.0], vec![1.0]]
+            ),
             Err(IndexError::BadVector { row: 1, .. })
         ));
         assert!(matches!(
@@ -568,8 +671,14 @@ mod tests {
         assert_eq!(digest.len(), 64);
         assert_eq!(digest, table_digest(table));
         let header = "id\tname_en\tname_ko\tsynonyms\tcategories\tkcal\tprotein_g\tfat_g\tcarbs_g\tfiber_g\tsugar_g\tsodium_mg\tdensity_g_per_ml\tunits\tsource\timputed";
-        let one = FoodTable::parse(&format!("{header}\n1\ta\t가\t\tpork\t1\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n")).unwrap();
-        let other = FoodTable::parse(&format!("{header}\n1\ta\t가\t\tpork\t2\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n")).unwrap();
+        let one = FoodTable::parse(&format!(
+            "{header}\n1\ta\t가\t\tpork\t1\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n"
+        ))
+        .unwrap();
+        let other = FoodTable::parse(&format!(
+            "{header}\n1\ta\t가\t\tpork\t2\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n"
+        ))
+        .unwrap();
         assert_ne!(table_digest(&one), table_digest(&other));
     }
 }

@@ -102,8 +102,14 @@ pub fn expected_source(
         });
     }
     let overridden = sdk_endpoint.is_some_and(|e| !e.trim().is_empty())
-        || ENDPOINT_VARS.iter().any(|name| var(name).is_some_and(|v| !v.trim().is_empty()));
-    Ok(if overridden { IndexSource::Emulator } else { IndexSource::Bedrock })
+        || ENDPOINT_VARS
+            .iter()
+            .any(|name| var(name).is_some_and(|v| !v.trim().is_empty()));
+    Ok(if overridden {
+        IndexSource::Emulator
+    } else {
+        IndexSource::Bedrock
+    })
 }
 
 /// Refuses an index that does not fit the running function.
@@ -112,16 +118,26 @@ pub fn check_compatible(meta: &IndexMeta, expected: &Expectation) -> Result<(), 
         return Err(IndexError::UnsupportedDimensions(meta.dimensions));
     }
     if meta.model_id != expected.model_id {
-        return Err(IndexError::ModelMismatch { index: meta.model_id.clone(), configured: expected.model_id.clone() });
+        return Err(IndexError::ModelMismatch {
+            index: meta.model_id.clone(),
+            configured: expected.model_id.clone(),
+        });
     }
     match (meta.source, expected.source) {
-        (IndexSource::Emulator, IndexSource::Bedrock) => return Err(IndexError::EmulatorIndexAgainstBedrock),
-        (IndexSource::Bedrock, IndexSource::Emulator) => return Err(IndexError::BedrockIndexAgainstEmulator),
+        (IndexSource::Emulator, IndexSource::Bedrock) => {
+            return Err(IndexError::EmulatorIndexAgainstBedrock)
+        }
+        (IndexSource::Bedrock, IndexSource::Emulator) => {
+            return Err(IndexError::BedrockIndexAgainstEmulator)
+        }
         _ => {}
     }
     if meta.table_digest != expected.table_digest {
         let short = |s: &str| s.chars().take(12).collect::<String>();
-        return Err(IndexError::StaleTable { index: short(&meta.table_digest), table: short(&expected.table_digest) });
+        return Err(IndexError::StaleTable {
+            index: short(&meta.table_digest),
+            table: short(&expected.table_digest),
+        });
     }
     Ok(())
 }
@@ -207,11 +223,21 @@ impl NutritionRetrieval {
             table_digest: index::table_digest(table),
         };
         check_compatible(index.meta(), &expected)?;
-        let positions: HashMap<&str, usize> = table.foods().iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+        let positions: HashMap<&str, usize> = table
+            .foods()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.as_str(), i))
+            .collect();
         let table_rows = index
             .ids()
             .iter()
-            .map(|id| positions.get(id.as_str()).copied().ok_or_else(|| IndexError::UnknownFood(id.clone())))
+            .map(|id| {
+                positions
+                    .get(id.as_str())
+                    .copied()
+                    .ok_or_else(|| IndexError::UnknownFood(id.clone()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let settings = RetrievalSettings::for_index(index.meta());
         Ok(NutritionRetrieval {
@@ -244,7 +270,10 @@ impl NutritionRetrieval {
         top_k(self.index.vectors(), self.index.dimensions(), query, k)
             .into_iter()
             .filter_map(|Neighbour { row, similarity }| {
-                let food = self.table_rows.get(row).and_then(|position| self.table.get(*position))?;
+                let food = self
+                    .table_rows
+                    .get(row)
+                    .and_then(|position| self.table.get(*position))?;
                 Some((food, similarity))
             })
             .collect()
@@ -258,7 +287,10 @@ impl NutritionRetrieval {
         metrics: &MetricsRecorder,
     ) -> Result<Vec<f32>, crate::error::ServiceError> {
         let dims = self.index.meta().dimensions;
-        let (vector, _) = self.embeddings.embed_one(EmbeddingModel::TitanV2, dims, true, text, deadline, metrics).await?;
+        let (vector, _) = self
+            .embeddings
+            .embed_one(EmbeddingModel::TitanV2, dims, true, text, deadline, metrics)
+            .await?;
         // Titan v2 normalises already; the emulator and v1-style answers may not be exact.
         Ok(index::unit_vector(&vector).unwrap_or(vector))
     }
@@ -266,7 +298,11 @@ impl NutritionRetrieval {
     /// The foods for the prompt: ingredients on hand that the table names exactly (they are
     /// certainly relevant), then the nearest rows to the query, minus anything the request's
     /// allergies or diet exclude. `query` is `None` when the embedding failed.
-    pub fn facts_foods(&self, request: &RecipeRequest, query: Option<&[f32]>) -> Vec<&'static Food> {
+    pub fn facts_foods(
+        &self,
+        request: &RecipeRequest,
+        query: Option<&[f32]>,
+    ) -> Vec<&'static Food> {
         let table = self.table;
         let mut chosen: Vec<&'static Food> = Vec::new();
         let on_hand = request
@@ -276,15 +312,25 @@ impl NutritionRetrieval {
             .filter_map(|m| table.get(m.index));
         let retrieved = query
             .map(|q| {
-                top_k(self.index.vectors(), self.index.dimensions(), q, self.settings.top_k * 3)
-                    .into_iter()
-                    .filter_map(|n| self.table_rows.get(n.row).and_then(|p| table.get(*p)))
-                    .collect::<Vec<_>>()
+                top_k(
+                    self.index.vectors(),
+                    self.index.dimensions(),
+                    q,
+                    self.settings.top_k * 3,
+                )
+                .into_iter()
+                .filter_map(|n| self.table_rows.get(n.row).and_then(|p| table.get(*p)))
+                .collect::<Vec<_>>()
             })
             .unwrap_or_default();
         let mut retrieved_taken = 0usize;
-        for (food, from_query) in on_hand.map(|f| (f, false)).chain(retrieved.into_iter().map(|f| (f, true))) {
-            if chosen.len() >= self.settings.max_facts || (from_query && retrieved_taken >= self.settings.top_k) {
+        for (food, from_query) in on_hand
+            .map(|f| (f, false))
+            .chain(retrieved.into_iter().map(|f| (f, true)))
+        {
+            if chosen.len() >= self.settings.max_facts
+                || (from_query && retrieved_taken >= self.settings.top_k)
+            {
                 break;
             }
             if chosen.iter().any(|c| c.id == food.id) || !facts::admissible(food, table, request) {
@@ -300,7 +346,12 @@ impl NutritionRetrieval {
     /// so that [`NameFallback::row_for`] can answer for it during verification. Names already
     /// resolved (or found to match nothing) are not embedded again. An embedding failure
     /// leaves that name unmatched (and unmemoised, so a later call may try again).
-    pub async fn resolve_unmatched(&self, names: &[String], deadline: Deadline, metrics: &MetricsRecorder) {
+    pub async fn resolve_unmatched(
+        &self,
+        names: &[String],
+        deadline: Deadline,
+        metrics: &MetricsRecorder,
+    ) {
         let mut pending: Vec<String> = Vec::new();
         for name in names {
             if self.table.match_name(name).is_some() {
@@ -350,16 +401,28 @@ impl NutritionRetrieval {
 
     /// The deadline, tightened so retrieval never takes more than its own time limit.
     fn bounded(&self, deadline: Deadline) -> Deadline {
-        Deadline::after(deadline.remaining().min(self.settings.facts_time_limit + self.deadline_margin))
+        Deadline::after(
+            deadline
+                .remaining()
+                .min(self.settings.facts_time_limit + self.deadline_margin),
+        )
     }
 }
 
 #[async_trait::async_trait]
 impl PromptFacts for NutritionRetrieval {
-    async fn facts(&self, request: &RecipeRequest, deadline: Deadline, metrics: &MetricsRecorder) -> String {
+    async fn facts(
+        &self,
+        request: &RecipeRequest,
+        deadline: Deadline,
+        metrics: &MetricsRecorder,
+    ) -> String {
         let started = Instant::now();
         let query = facts::query_text(request);
-        let vector = match self.embed_query(&query, self.bounded(deadline), metrics).await {
+        let vector = match self
+            .embed_query(&query, self.bounded(deadline), metrics)
+            .await
+        {
             Ok(vector) => Some(vector),
             Err(err) => {
                 // Facts only help the model; the verifier checks the answer either way.
@@ -407,7 +470,11 @@ mod tests {
         let m = index.meta();
         assert_eq!(m.model_id, crate::config::DEFAULT_EMBEDDING_MODEL_ID);
         assert_eq!(m.rows as usize, FoodTable::embedded().len());
-        assert_eq!(m.table_digest, index::table_digest(FoodTable::embedded()), "stale index: run `make index`");
+        assert_eq!(
+            m.table_digest,
+            index::table_digest(FoodTable::embedded()),
+            "stale index: run `make index`"
+        );
         assert!(check_compatible(m, &expectation()).is_ok());
     }
 
@@ -422,39 +489,77 @@ mod tests {
 
         let mut dims = m.clone();
         dims.dimensions = 300;
-        assert_eq!(check_compatible(&dims, &expectation()), Err(IndexError::UnsupportedDimensions(300)));
+        assert_eq!(
+            check_compatible(&dims, &expectation()),
+            Err(IndexError::UnsupportedDimensions(300))
+        );
 
         let mut emulator = m.clone();
         emulator.source = IndexSource::Emulator;
-        let real = Expectation { source: IndexSource::Bedrock, ..expectation() };
+        let real = Expectation {
+            source: IndexSource::Bedrock,
+            ..expectation()
+        };
         let err = check_compatible(&emulator, &real).unwrap_err();
         assert_eq!(err, IndexError::EmulatorIndexAgainstBedrock);
         assert!(err.to_string().contains("make index BEDROCK=aws"), "{err}");
         let mut bedrock = m.clone();
         bedrock.source = IndexSource::Bedrock;
-        let local = Expectation { source: IndexSource::Emulator, ..expectation() };
-        assert_eq!(check_compatible(&bedrock, &local), Err(IndexError::BedrockIndexAgainstEmulator));
+        let local = Expectation {
+            source: IndexSource::Emulator,
+            ..expectation()
+        };
+        assert_eq!(
+            check_compatible(&bedrock, &local),
+            Err(IndexError::BedrockIndexAgainstEmulator)
+        );
 
-        let stale = Expectation { table_digest: "0".repeat(64), ..expectation() };
+        let stale = Expectation {
+            table_digest: "0".repeat(64),
+            ..expectation()
+        };
         let err = check_compatible(&m, &stale).unwrap_err();
-        assert!(matches!(err, IndexError::StaleTable { .. }) && err.to_string().contains("make index"), "{err}");
+        assert!(
+            matches!(err, IndexError::StaleTable { .. }) && err.to_string().contains("make index"),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_backend_follows_the_endpoint_settings() {
         let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
         };
         assert_eq!(expected_source(None, &vars(&[])), Ok(IndexSource::Bedrock));
-        assert_eq!(expected_source(Some("http://127.0.0.1:1"), &vars(&[])), Ok(IndexSource::Emulator));
         assert_eq!(
-            expected_source(None, &vars(&[("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")])),
+            expected_source(Some("http://127.0.0.1:1"), &vars(&[])),
             Ok(IndexSource::Emulator)
         );
-        assert_eq!(expected_source(None, &vars(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")])), Ok(IndexSource::Emulator));
-        assert_eq!(expected_source(None, &vars(&[("AWS_ENDPOINT_URL", " ")])), Ok(IndexSource::Bedrock));
         assert_eq!(
-            expected_source(Some("https://vpce-1.bedrock-runtime"), &vars(&[("NUTRITION_INDEX_SOURCE", "bedrock")])),
+            expected_source(
+                None,
+                &vars(&[("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")])
+            ),
+            Ok(IndexSource::Emulator)
+        );
+        assert_eq!(
+            expected_source(None, &vars(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")])),
+            Ok(IndexSource::Emulator)
+        );
+        assert_eq!(
+            expected_source(None, &vars(&[("AWS_ENDPOINT_URL", " ")])),
+            Ok(IndexSource::Bedrock)
+        );
+        assert_eq!(
+            expected_source(
+                Some("https://vpce-1.bedrock-runtime"),
+                &vars(&[("NUTRITION_INDEX_SOURCE", "bedrock")])
+            ),
             Ok(IndexSource::Bedrock)
         );
         let err = expected_source(None, &vars(&[("NUTRITION_INDEX_SOURCE", "local")])).unwrap_err();

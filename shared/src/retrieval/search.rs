@@ -21,11 +21,17 @@ pub fn top_k(vectors: &[f32], dimensions: usize, query: &[f32], k: usize) -> Vec
     let mut scored: Vec<Neighbour> = vectors
         .chunks_exact(dimensions)
         .enumerate()
-        .map(|(row, v)| Neighbour { row, similarity: dot(v, query) })
+        .map(|(row, v)| Neighbour {
+            row,
+            similarity: dot(v, query),
+        })
         .filter(|n| n.similarity.is_finite())
         .collect();
     let better = |a: &Neighbour, b: &Neighbour| {
-        b.similarity.partial_cmp(&a.similarity).unwrap_or(Ordering::Equal).then(a.row.cmp(&b.row))
+        b.similarity
+            .partial_cmp(&a.similarity)
+            .unwrap_or(Ordering::Equal)
+            .then(a.row.cmp(&b.row))
     };
     if scored.len() > k {
         scored.select_nth_unstable_by(k - 1, better);
@@ -43,19 +49,33 @@ pub fn standout(vectors: &[f32], dimensions: usize, query: &[f32]) -> Option<(Ne
     if dimensions == 0 || query.len() != dimensions {
         return None;
     }
-    let similarities: Vec<f32> = vectors.chunks_exact(dimensions).map(|v| dot(v, query)).collect();
+    let similarities: Vec<f32> = vectors
+        .chunks_exact(dimensions)
+        .map(|v| dot(v, query))
+        .collect();
     if similarities.len() < 2 || similarities.iter().any(|s| !s.is_finite()) {
         return None;
     }
     let n = similarities.len() as f32;
     let mean = similarities.iter().sum::<f32>() / n;
     let deviation = (similarities.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n).sqrt();
-    let (row, similarity) = similarities
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, s)| if s > best.1 { (i, s) } else { best });
-    let z = if deviation > 0.0 { (similarity - mean) / deviation } else { 0.0 };
+    let (row, similarity) =
+        similarities
+            .iter()
+            .copied()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |best, (i, s)| {
+                if s > best.1 {
+                    (i, s)
+                } else {
+                    best
+                }
+            });
+    let z = if deviation > 0.0 {
+        (similarity - mean) / deviation
+    } else {
+        0.0
+    };
     Some((Neighbour { row, similarity }, z))
 }
 
@@ -74,13 +94,21 @@ mod tests {
 
     #[test]
     fn known_neighbours_come_first() {
-        let rows = [unit(&[1.0, 0.0, 0.0]), unit(&[0.9, 0.1, 0.0]), unit(&[0.0, 1.0, 0.0]), unit(&[-1.0, 0.0, 0.0])];
+        let rows = [
+            unit(&[1.0, 0.0, 0.0]),
+            unit(&[0.9, 0.1, 0.0]),
+            unit(&[0.0, 1.0, 0.0]),
+            unit(&[-1.0, 0.0, 0.0]),
+        ];
         let flat: Vec<f32> = rows.concat();
         let hits = top_k(&flat, 3, &unit(&[1.0, 0.05, 0.0]), 2);
         assert_eq!(hits.iter().map(|n| n.row).collect::<Vec<_>>(), vec![0, 1]);
         assert!(hits[0].similarity > 0.99 && hits[0].similarity <= 1.0 + 1e-6);
         let all = top_k(&flat, 3, &unit(&[0.0, 1.0, 0.0]), 10);
-        assert_eq!(all.iter().map(|n| n.row).collect::<Vec<_>>(), vec![2, 1, 0, 3]);
+        assert_eq!(
+            all.iter().map(|n| n.row).collect::<Vec<_>>(),
+            vec![2, 1, 0, 3]
+        );
         assert!(top_k(&flat, 3, &[1.0, 0.0], 2).is_empty());
         assert!(top_k(&flat, 3, &unit(&[1.0, 0.0, 0.0]), 0).is_empty());
     }
