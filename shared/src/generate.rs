@@ -46,6 +46,15 @@ pub trait PromptFacts: Send + Sync {
         deadline: Deadline,
         metrics: &MetricsRecorder,
     ) -> String;
+    /// Resolves what the verifier's name fallback needs for these ingredient names
+    /// (nutrition retrieval embeds the names the table does not know). Default: nothing.
+    async fn prepare_names(
+        &self,
+        _names: &[String],
+        _deadline: Deadline,
+        _metrics: &MetricsRecorder,
+    ) {
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +255,11 @@ impl RecipeService {
                 }
                 (_, Err(err)) => AttemptFailure::Output(describe_extract_error(&err)),
                 (_, Ok(recipe)) => {
+                    if let Some(provider) = &self.facts {
+                        let names: Vec<String> =
+                            recipe.ingredients.iter().map(|i| i.name.clone()).collect();
+                        provider.prepare_names(&names, deadline, metrics).await;
+                    }
                     let verification = self.verifier.verify(request, &recipe);
                     if verification.passed() {
                         let response = GenerateResponse {

@@ -227,7 +227,14 @@ impl FunctionProcess {
         );
         let api = RuntimeApi::start(&arn).await?;
 
-        let mut command = tokio::process::Command::new(&options.binary);
+        // The process runs in its binary's directory (as Lambda runs in /var/task), so a
+        // relative path must be resolved before the working directory changes.
+        let program =
+            std::path::absolute(&options.binary).map_err(|source| RunnerError::Spawn {
+                binary: options.binary.clone(),
+                source,
+            })?;
+        let mut command = tokio::process::Command::new(&program);
         command.env_clear();
         for key in PASSED_THROUGH {
             if let Some(value) = std::env::var_os(key) {

@@ -22,6 +22,9 @@ use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use std::time::{Duration, Instant};
 
+/// The same value everywhere, so every call shares one cached HTTP client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Loads the shared SDK configuration once per container: region, credentials and the
 /// `AWS_ENDPOINT_URL*` overrides come from the environment as the SDK defines them.
 pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
@@ -34,7 +37,7 @@ pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .operation_timeout(Duration::from_secs(120))
                 .build(),
         )
@@ -55,6 +58,9 @@ impl BedrockClient {
         }
     }
 
+    /// Only operation-level timeouts are overridden per call: connect/read timeouts are part of
+    /// the HTTP client's settings, and the SDK keeps one cached client (with its own connection
+    /// pool) per distinct setting, so a per-call read timeout would leak a client per call.
     async fn invoke(
         &self,
         model_id: &str,
@@ -64,9 +70,9 @@ impl BedrockClient {
         let started = Instant::now();
         let override_timeouts = aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
             TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
                 .operation_timeout(timeout)
                 .operation_attempt_timeout(timeout)
-                .read_timeout(timeout)
                 .build(),
         );
         let call = self

@@ -411,6 +411,10 @@ impl NutritionRetrieval {
 
 #[async_trait::async_trait]
 impl PromptFacts for NutritionRetrieval {
+    async fn prepare_names(&self, names: &[String], deadline: Deadline, metrics: &MetricsRecorder) {
+        self.resolve_unmatched(names, deadline, metrics).await;
+    }
+
     async fn facts(
         &self,
         request: &RecipeRequest,
