@@ -13,17 +13,10 @@ use ai_chef::request::{clean_text, RecipeRequest, MAX_ALLERGIES, MAX_BODY_BYTES,
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const TARGETS: [&str; 9] = [
-    "keto",
-    "low-carb",
-    "diabetic",
-    "low-sodium",
-    "high-protein",
-    "vegetarian",
-    "vegan",
-    "weight-loss",
-    "balanced",
-];
+/// The contract's target names, from the domain type itself.
+fn targets() -> Vec<&'static str> {
+    ai_chef::domain::Target::ALL.map(|t| t.as_str()).to_vec()
+}
 
 /// Any JSON value, a few levels deep, biased towards the request's own keys.
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -49,7 +42,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(|f| json!(f)),
-        prop::sample::select(TARGETS.to_vec()).prop_map(|t| json!(t)),
+        prop::sample::select(targets()).prop_map(|t| json!(t)),
         ".{0,24}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 48, 6, move |inner| {
@@ -65,7 +58,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn arb_valid_request() -> impl Strategy<Value = Value> {
     let word = "[가-힣a-z]{1,8}( [가-힣a-z0-9]{1,6})?";
     (
-        prop::sample::select(TARGETS.to_vec()),
+        prop::sample::select(targets()),
         prop::collection::vec(word, 0..5),
         prop::collection::vec(word, 0..MAX_ALLERGIES),
         prop::option::of(prop::sample::select(vec![
@@ -185,7 +178,7 @@ proptest! {
             Ok(request) => {
                 // Anything accepted is a JSON object with a known target and clean text.
                 prop_assert!(value.is_object());
-                prop_assert!(TARGETS.contains(&request.target.as_str()));
+                prop_assert!(targets().contains(&request.target.as_str()));
                 for item in request.profile.allergies.iter().chain(&request.profile.health_conditions).chain(&request.ingredients_on_hand) {
                     let cleaned = clean_text(item);
                     prop_assert_eq!(cleaned.as_ref(), Ok(item));

@@ -21,12 +21,14 @@ pub enum Incoming {
     Direct(Value),
 }
 
-/// Classifies a payload by the fields AWS always sends for each event kind.
+/// Classifies a payload by the fields AWS always sends for each event kind. The typed event
+/// is read from a borrowed value, so the payload is never copied on this hot path.
 pub fn classify(payload: Value) -> Incoming {
+    use serde::Deserialize;
     let is_scheduled = payload.get("source").and_then(Value::as_str) == Some("aws.events")
         && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
     if is_scheduled {
-        if let Ok(event) = serde_json::from_value::<EventBridgeEvent>(payload.clone()) {
+        if let Ok(event) = EventBridgeEvent::deserialize(&payload) {
             return Incoming::Scheduled(Box::new(event));
         }
     }
@@ -35,7 +37,7 @@ pub fn classify(payload: Value) -> Incoming {
         .and_then(|c| c.get("http"))
         .is_some_and(Value::is_object);
     if is_http {
-        if let Ok(request) = serde_json::from_value::<ApiGatewayV2httpRequest>(payload.clone()) {
+        if let Ok(request) = ApiGatewayV2httpRequest::deserialize(&payload) {
             return Incoming::Http(Box::new(request));
         }
     }
@@ -48,7 +50,7 @@ pub fn classify(payload: Value) -> Incoming {
                 .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
         });
     if is_sqs {
-        if let Ok(event) = serde_json::from_value::<SqsEvent>(payload.clone()) {
+        if let Ok(event) = SqsEvent::deserialize(&payload) {
             return Incoming::Sqs(Box::new(event));
         }
     }

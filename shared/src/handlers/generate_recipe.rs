@@ -1,11 +1,10 @@
 //! `generate-recipe`: `POST /recipes` (HTTP API v2), a direct invocation with the same body,
 //! and the scheduled warm-up.
 
-use super::{flush_metrics, warm_up};
+use super::{flush_metrics, JsonEndpoint};
 use crate::deadline::Deadline;
 use crate::error::ServiceError;
 use crate::generate::RecipeService;
-use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
 use crate::metrics::{MetricsRecorder, MetricsSink};
 use crate::request::{RecipeRequest, MAX_BODY_BYTES};
 use lambda_runtime::LambdaEvent;
@@ -13,6 +12,13 @@ use serde_json::Value;
 use std::sync::Arc;
 
 pub const FUNCTION_NAME: &str = "generate-recipe";
+
+const ENDPOINT: JsonEndpoint = JsonEndpoint {
+    function_name: FUNCTION_NAME,
+    path: "/recipes",
+    body_limit: MAX_BODY_BYTES,
+    sqs_refusal: "generate-recipe does not take SQS events; use batch-dispatcher",
+};
 
 /// Everything the function builds once per container.
 #[derive(Clone)]
@@ -35,38 +41,12 @@ pub async fn handle(
 ) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     let recorder = MetricsRecorder::new();
-    let answer = match classify(event.payload) {
-        Incoming::Scheduled(_) => warm_up(FUNCTION_NAME, &recorder),
-        Incoming::Http(request) => {
-            let outcome = match route(&request) {
-                (method, path) if method == "POST" && path.ends_with("/recipes") => {
-                    match json_body(&request, MAX_BODY_BYTES) {
-                        Ok(body) => generate(app, &body, deadline, &recorder).await,
-                        Err(err) => Err(err),
-                    }
-                }
-                (method, path) => Err(ServiceError::NotFound { method, path }),
-            };
-            match outcome {
-                Ok(body) => json_response(200, &body, None),
-                Err(err) => error_response(&err),
-            }
-        }
-        Incoming::Direct(payload) => {
-            let body = serde_json::to_vec(&payload).unwrap_or_default();
-            match generate(app, &body, deadline, &recorder).await {
-                Ok(body) => body,
-                Err(err) => serde_json::to_value(err.to_body()).unwrap_or(Value::Null),
-            }
-        }
-        Incoming::Sqs(_) => {
-            let err = ServiceError::invalid(
-                "generate-recipe does not take SQS events; use batch-dispatcher",
-                vec![],
-            );
-            serde_json::to_value(err.to_body()).unwrap_or(Value::Null)
-        }
-    };
+    let metrics = &recorder;
+    let answer = ENDPOINT
+        .answer(event.payload, metrics, |body| async move {
+            generate(app, &body, deadline, metrics).await
+        })
+        .await;
     flush_metrics(app.metrics.as_ref(), &recorder).await;
     Ok(answer)
 }

@@ -6,6 +6,8 @@ pub mod batch_dispatcher;
 pub mod embed_text;
 pub mod generate_recipe;
 
+use crate::error::ServiceError;
+use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
 use crate::metrics::{MetricsRecorder, MetricsSink};
 use serde_json::{json, Value};
 
@@ -25,4 +27,54 @@ pub async fn flush_metrics(sink: &dyn MetricsSink, metrics: &MetricsRecorder) {
     if let Err(err) = sink.flush(batch).await {
         tracing::warn!(error = %err, "metrics flush failed");
     }
+}
+
+/// A function serving one JSON route (`POST <path>`) that answers a direct invocation carrying
+/// the same body with the same JSON, plus the scheduled warm-up.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonEndpoint {
+    pub function_name: &'static str,
+    /// The route's path, matched as a suffix so a stage prefix does not matter.
+    pub path: &'static str,
+    pub body_limit: usize,
+    /// Said to a caller that sends SQS events here.
+    pub sqs_refusal: &'static str,
+}
+
+impl JsonEndpoint {
+    /// Answers one invocation payload; `work` turns a request body into the 200 JSON body.
+    pub async fn answer<F, Fut>(&self, payload: Value, metrics: &MetricsRecorder, work: F) -> Value
+    where
+        F: FnOnce(Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = Result<Value, ServiceError>>,
+    {
+        match classify(payload) {
+            Incoming::Scheduled(_) => warm_up(self.function_name, metrics),
+            Incoming::Http(request) => {
+                let outcome = match route(&request) {
+                    (method, path) if method == "POST" && path.ends_with(self.path) => {
+                        match json_body(&request, self.body_limit) {
+                            Ok(body) => work(body).await,
+                            Err(err) => Err(err),
+                        }
+                    }
+                    (method, path) => Err(ServiceError::NotFound { method, path }),
+                };
+                match outcome {
+                    Ok(body) => json_response(200, &body, None),
+                    Err(err) => error_response(&err),
+                }
+            }
+            Incoming::Direct(payload) => {
+                let body = serde_json::to_vec(&payload).unwrap_or_default();
+                work(body).await.unwrap_or_else(|err| error_json(&err))
+            }
+            Incoming::Sqs(_) => error_json(&ServiceError::invalid(self.sqs_refusal, vec![])),
+        }
+    }
+}
+
+/// The contract's error object as a bare JSON payload (direct invocations).
+fn error_json(err: &ServiceError) -> Value {
+    serde_json::to_value(err.to_body()).unwrap_or(Value::Null)
 }
