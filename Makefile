@@ -11,14 +11,14 @@ help:
 	@grep -hE '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
 ## demo: build, start the local Bedrock emulator and moto, drive the functions through the Lambda Runtime API
-demo:
+demo: python-tools
 	devtools/demo.sh
 
 ## test: formatting, lints, every unit and integration test, infrastructure checks
-test: check-fmt clippy test-rust check-infra
+test: tools check-fmt clippy test-rust check-infra
 
 ## test-rust: every Rust test of the workspace (unit, integration, doc)
-test-rust:
+test-rust: python-tools
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 

@@ -33,10 +33,10 @@ exec 9>"$work/emulator.stdin"
 wait_for "$work/emulator.port" bedrock-emulator
 bedrock="http://127.0.0.1:$(cat "$work/emulator.port")"
 
-# moto for DynamoDB and SQS (installed on first use).
+# moto for DynamoDB and SQS, from the project-local tools (`make demo` installs them first).
 if ! python3 -c 'import moto.server' 2>/dev/null; then
-    echo "demo: installing moto[server] with pip" >&2
-    python3 -m pip install --quiet 'moto[server]'
+    echo "demo: moto is missing; run it as 'make demo' (installs .tools/ on first use)" >&2
+    exit 1
 fi
 moto_port=$(free_port)
 python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &

@@ -8,7 +8,7 @@ INVOKE_EVENT ?= events/apigw-post-recipes-keto.json
 .PHONY: check-infra build lambda-build deploy invoke-local install-infra-tools install-lambda-tools
 
 ## check-infra: cfn-lint (+ serverless rules), sam validate --lint, cfn-guard, bad-fixture test
-check-infra:
+check-infra: tools
 	infra/scripts/check-infra.sh
 
 ## build: arm64 bootstrap.zip for each Lambda function, with sizes
@@ -25,11 +25,10 @@ deploy:
 invoke-local:
 	infra/scripts/invoke-local.sh $(INVOKE_FUNCTION) $(INVOKE_EVENT)
 
-## install-infra-tools: pinned cfn-lint, cfn-lint-serverless, aws-sam-cli, cfn-guard (CI)
-install-infra-tools:
-	infra/scripts/install-infra-tools.sh
+## install-infra-tools: the pinned infrastructure checkers (same as `make tools`)
+install-infra-tools: tools
 
 ## install-lambda-tools: cargo-lambda (needed by build, deploy and invoke-local)
-install-lambda-tools:
-	@cargo lambda --version >/dev/null 2>&1 || python3 -m pip install --quiet cargo-lambda
+install-lambda-tools: python-tools
+	@cargo lambda --version >/dev/null 2>&1 || $(TOOLS_VENV)/bin/python3 -m pip install --quiet cargo-lambda
 	@cargo lambda --version

@@ -19,7 +19,7 @@ command -v cfn-guard >/dev/null || missing+=("cfn-guard (cargo install cfn-guard
 if ((${#missing[@]})); then
     echo "check-infra: missing tools:" >&2
     printf '  - %s\n' "${missing[@]}" >&2
-    echo "Install them all with: make install-infra-tools" >&2
+    echo "Install them all (project-local, into .tools/) with: make tools" >&2
     exit 2
 fi
 
