@@ -7,13 +7,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::batch::{AimdConfig, DynamoResultStore, InMemoryStore, ResultStore, SqsJobQueue};
+use ai_chef::batch::{AimdConfig, InMemoryStore, ResultStore};
 use ai_chef::config::Config;
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::dynamo::DynamoResultStore;
+use ai_chef_aws::sqs::SqsJobQueue;
+use ai_chef_lambda::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, Queues};
 use ai_chef_tests::*;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -66,7 +68,7 @@ async fn stack(faults: Option<&str>, config: Config) -> Stack {
 
 /// The recipe service with the food-table verifier and no prompt facts: these tests are about
 /// batching, so retrieval (and its embedding calls) stays out of the model-call counts.
-fn recipe_service(foundation: &ai_chef::app::Foundation) -> RecipeService {
+fn recipe_service(foundation: &ai_chef_lambda::app::Foundation) -> RecipeService {
     let verifier = TableVerifier::new(FoodTable::load_embedded().unwrap(), None);
     RecipeService::new(
         foundation.config.clone(),

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::app::batch_dispatcher_app;
+use ai_chef_lambda::app::batch_dispatcher_app;
 
 #[tokio::test]
 async fn a_missing_table_or_queue_fails_the_init_naming_the_variable() {

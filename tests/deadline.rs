@@ -9,12 +9,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::bedrock::client::BedrockClient;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
-use ai_chef::handlers::{embed_text, generate_recipe};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::bedrock::BedrockClient;
+use ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp;
+use ai_chef_lambda::handlers::{embed_text, generate_recipe};
 use ai_chef_tests::*;
 use serde_json::{json, Value};
 use std::sync::Arc;

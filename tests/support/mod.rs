@@ -6,11 +6,11 @@
 
 pub mod moto;
 
-use ai_chef::app::Foundation;
 use ai_chef::config::Config;
-use ai_chef::handlers::embed_text::EmbedTextApp;
-use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
 use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
+use ai_chef_lambda::app::Foundation;
+use ai_chef_lambda::handlers::embed_text::EmbedTextApp;
+use ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;

@@ -1,12 +1,12 @@
 //! `generate-recipe` Lambda bootstrap: builds the app once, then serves invocations.
 
-use ai_chef::handlers::generate_recipe::handle;
+use ai_chef_lambda::handlers::generate_recipe::handle;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ai_chef::telemetry::init();
-    let app = ai_chef::app::generate_recipe_app().await?;
+    ai_chef_lambda::telemetry::init();
+    let app = ai_chef_lambda::app::generate_recipe_app().await?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handle(&app, event)
     }))

@@ -8,8 +8,8 @@
 //! the latest attempt), `createdAtMs`, `updatedAtMs`, `expiresAt` (TTL, epoch seconds). The
 //! header item (`requestId` = `#job`) holds `total`, `createdAtMs` and `expiresAt`.
 
-use super::message::JOB_HEADER_KEY;
-use super::store::{
+use ai_chef::batch::message::JOB_HEADER_KEY;
+use ai_chef::batch::store::{
     Claim, FinalOutcome, JobHeader, Lease, ResultKey, ResultStatus, ResultStore, ResultsPage,
     StatusCounts, StoreError, StoredResult,
 };
@@ -30,6 +30,11 @@ pub struct DynamoResultStore {
 }
 
 impl DynamoResultStore {
+    /// Built from the shared SDK configuration (once per container).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(sdk), table)
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoResultStore {
             client,

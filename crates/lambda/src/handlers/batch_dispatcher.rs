@@ -1,20 +1,20 @@
 //! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response),
 //! `POST /batches` and `GET /batches/{jobId}` (HTTP API v2), and the scheduled warm-up.
-//! The work itself is in [`crate::batch`]; this module only routes events.
+//! The work itself is in [`ai_chef::batch`]; this module only routes events.
 
 use super::{flush_metrics, warm_up};
-use crate::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
-use crate::batch::dispatch::LOCAL_RETRIES;
-use crate::batch::limiter::{AdaptiveGate, AimdConfig};
-use crate::batch::message::now_ms;
-use crate::batch::queue::JobQueue;
-use crate::batch::store::ResultStore;
-use crate::batch::Dispatcher;
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::RecipeService;
+use crate::dispatch::Dispatcher;
+use crate::dispatch::LOCAL_RETRIES;
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
-use crate::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
+use ai_chef::batch::limiter::{AdaptiveGate, AimdConfig};
+use ai_chef::batch::message::now_ms;
+use ai_chef::batch::queue::JobQueue;
+use ai_chef::batch::store::ResultStore;
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::RecipeService;
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;

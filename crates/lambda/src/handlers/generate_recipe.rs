@@ -2,11 +2,11 @@
 //! and the scheduled warm-up.
 
 use super::{flush_metrics, JsonEndpoint};
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::RecipeService;
-use crate::metrics::{MetricsRecorder, MetricsSink};
-use crate::request::{RecipeRequest, MAX_BODY_BYTES};
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::RecipeService;
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::request::{RecipeRequest, MAX_BODY_BYTES};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;

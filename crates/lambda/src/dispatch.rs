@@ -11,15 +11,15 @@
 //! limit the throttle lowered, while time allows; then (or on store trouble) the claim is
 //! released and the message reported for retry.
 
-use super::api::expires_at;
-use super::limiter::AdaptiveGate;
-use super::message::{now_ms, BatchMessage};
-use super::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
-use crate::metrics::MetricsRecorder;
-use crate::request::RecipeRequest;
+use ai_chef::batch::api::expires_at;
+use ai_chef::batch::limiter::AdaptiveGate;
+use ai_chef::batch::message::{now_ms, BatchMessage};
+use ai_chef::batch::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
+use ai_chef::metrics::MetricsRecorder;
+use ai_chef::request::RecipeRequest;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::Value;
@@ -279,16 +279,6 @@ impl Dispatcher<'_> {
             tracing::warn!(error = %store_err, "claim not released");
         }
     }
-}
-
-/// The SDK configuration for the batch's model calls: one attempt per call, so that every
-/// throttle reaches the adaptive limit at once (the SDK's hidden retries would keep it from
-/// ever seeing most of them); the dispatcher retries passing failures itself under the lowered
-/// limit ([`LOCAL_RETRIES`]). The table and queue clients keep the SDK's standard retries.
-pub fn model_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
-    sdk.to_builder()
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build()
 }
 
 /// Full-jitter exponential backoff: uniform in `0..=min(cap, base × 2^retry)`.

@@ -4,15 +4,15 @@
 //! [`sdk_config`]); each call is additionally bounded by the time left before the Lambda
 //! deadline through a per-operation timeout override, so no attempt outlives the invocation.
 
-use super::wire::{
+use ai_chef::bedrock::wire::{
     ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
     ANTHROPIC_VERSION,
 };
-use super::{
+use ai_chef::bedrock::{
     ChatModelClient, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, EmbeddingClient,
     ModelCallError,
 };
-use crate::error::ModelFailure;
+use ai_chef::error::ModelFailure;
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -43,6 +43,16 @@ pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK configuration for the batch's model calls: one attempt per call, so that every
+/// throttle reaches the adaptive limit at once (the SDK's hidden retries would keep it from
+/// ever seeing most of them); the dispatcher retries passing failures itself under the lowered
+/// limit (its `LOCAL_RETRIES`). The table and queue clients keep the SDK's standard retries.
+pub fn model_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    sdk.to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
 }
 
 /// Bedrock runtime client; cheap to clone, built once per container.
