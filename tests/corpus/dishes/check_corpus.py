@@ -25,12 +25,19 @@ ORIGINS = ("vegan", "vegetarian", "pescatarian", "meat")
 ID_PATTERN = re.compile(r"^(ko|en)-\d{3}$")
 
 
-def known_groups(path: Path) -> set:
+def known_groups(path: Path) -> tuple:
+    """All group ids of the table, and those of kind allergen (None if the table has no kinds).
+
+    Reads the Rust table (`id: "egg", ... kind: GroupKind::Allergen`) or a data file with
+    `id = "egg"` ... `kind = "allergen"` entries."""
     text = path.read_text(encoding="utf-8")
     ids = set(re.findall(r'\bid\s*[:=]\s*"([a-z][a-z-]*)"', text))
     if not ids:
         sys.exit(f"no group ids found in {path}")
-    return ids
+    pairs = re.findall(
+        r'\bid\s*[:=]\s*"([a-z][a-z-]*)"[^}\]]*?\bkind\s*[:=]\s*(?:GroupKind::)?"?(\w+)"?', text)
+    allergens = {ident for ident, kind in pairs if kind.lower() == "allergen"}
+    return ids, (allergens if pairs else None)
 
 
 def split_groups(cell: str) -> list:
@@ -93,7 +100,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=HERE / "real-dishes.tsv")
     args = parser.parse_args()
 
-    groups = known_groups(args.groups)
+    groups, allergen_kind = known_groups(args.groups)
     header, rows = read_rows(args.corpus)
     problems = []
     if header != COLUMNS:
@@ -125,6 +132,10 @@ def main() -> int:
         for group in listed + excluded:
             if group not in groups:
                 problems.append(f"{where}: unknown group id {group!r}")
+        if allergen_kind is not None:
+            for group in listed:
+                if group in groups and group not in allergen_kind:
+                    problems.append(f"{where}: {group!r} is a diet group, not an allergen group")
         for group in (g for g, n in Counter(listed + excluded).items() if n > 1):
             problems.append(f"{where}: group {group!r} listed twice or both present and look-alike")
         if "mackerel" in listed and "fish" not in listed:
@@ -147,8 +158,8 @@ def main() -> int:
           f"origins {dict(by_origin)}; {lookalikes} with look-alikes; {with_sodium} with sodium"
           + (f" ({checked} recomputed from SR28)" if checked is not None else ""))
     print("groups used: " + ", ".join(f"{g} {n}" for g, n in used.most_common()))
-    unused = sorted(groups - set(used))
-    print("table groups not in any dish: " + (", ".join(unused) if unused else "none"))
+    unused = sorted((allergen_kind if allergen_kind is not None else groups) - set(used))
+    print("allergen groups not in any dish: " + (", ".join(unused) if unused else "none"))
     return 0
 
 
