@@ -76,6 +76,7 @@ pub async fn emulator(faults: Option<&str>) -> Emulator {
 pub async fn sdk_config(endpoint: &str, max_attempts: u32) -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ai_chef_aws::bedrock::https_client())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",

@@ -25,10 +25,22 @@ use std::time::{Duration, Instant};
 /// The same value everywhere, so every call shares one cached HTTP client.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The one HTTP client every SDK client uses: hyper with rustls on ring. The SDK's default
+/// client brings aws-lc (a large C library); ring keeps the bootstrap smaller and the core's
+/// fuzz targets free of it.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// Loads the shared SDK configuration once per container: region, credentials and the
 /// `AWS_ENDPOINT_URL*` overrides come from the environment as the SDK defines them.
 pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(max_attempts)
