@@ -124,10 +124,10 @@ mod tests {
     #[test]
     fn pieces_join_back_and_stay_near_the_size() {
         let text = "삼겹살과 양배추를 볶는다. Stir-fry the pork belly until crisp.".repeat(20);
-        let pieces = pieces(&text, 30);
-        assert_eq!(pieces.concat(), text);
-        assert!(pieces.len() > 5);
-        for piece in &pieces {
+        let split = pieces(&text, 30);
+        assert_eq!(split.concat(), text);
+        assert!(split.len() > 5);
+        for piece in &split {
             assert!(estimate(piece) <= 30, "{piece}");
         }
         assert!(pieces("", 30).is_empty());
