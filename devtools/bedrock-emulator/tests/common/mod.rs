@@ -59,8 +59,10 @@ pub async fn start_with(options: EmulatorOptions) -> Harness {
     }
 }
 
-/// The real AWS SDK client pointed at the emulator (static test credentials).
+/// The real AWS SDK client pointed at the emulator (static test credentials, no retries so
+/// every injected error reaches the test).
 pub fn sdk_client(endpoint: &str) -> aws_sdk_bedrockruntime::Client {
+    use aws_sdk_bedrockruntime::config::retry::RetryConfig;
     use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -73,6 +75,7 @@ pub fn sdk_client(endpoint: &str) -> aws_sdk_bedrockruntime::Client {
             "tests",
         ))
         .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_bedrockruntime::Client::from_conf(config)
 }
@@ -104,7 +107,7 @@ pub async fn sdk_stream(
         .send()
         .await
         .map_err(|e| e.into_service_error())?;
-    assert_eq!(output.content_type(), Some("application/json"));
+    assert_eq!(output.content_type(), "application/json");
     let mut receiver = output.body;
     let mut items = Vec::new();
     loop {
