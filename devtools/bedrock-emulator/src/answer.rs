@@ -97,9 +97,15 @@ pub fn answer_tool(
 ) -> Result<ToolAnswer, AnswerError> {
     let (recipe, language) = recipe_for(request, mode, violation)?;
     let (input, finish) = match mode {
-        OutputMode::WrongSchema => (wrong_schema(&recipe, language == Language::Ko), Finish::Natural),
+        OutputMode::WrongSchema => (
+            wrong_schema(&recipe, language == Language::Ko),
+            Finish::Natural,
+        ),
         OutputMode::Truncated => (serde_json::to_value(&recipe)?, Finish::CutShort),
-        OutputMode::Huge => (serde_json::to_value(grow(&recipe, language == Language::Ko))?, Finish::Unbounded),
+        OutputMode::Huge => (
+            serde_json::to_value(grow(&recipe, language == Language::Ko))?,
+            Finish::Unbounded,
+        ),
         OutputMode::Normal
         | OutputMode::EchoInjection
         | OutputMode::Fenced
@@ -297,12 +303,9 @@ mod tests {
     #[test]
     fn no_request_block_gives_a_korean_keto_recipe() {
         let request = conversation(&[("아무 레시피나 주세요", Role::User)]);
-        let recipe: Recipe = serde_json::from_str(
-            &answer(&request, OutputMode::Normal, None)
-                .unwrap()
-                .text,
-        )
-        .unwrap();
+        let recipe: Recipe =
+            serde_json::from_str(&answer(&request, OutputMode::Normal, None).unwrap().text)
+                .unwrap();
         assert!(recipe.keto_notes.is_some());
     }
 
@@ -314,13 +317,22 @@ mod tests {
         assert_eq!(recipe.servings, 3);
         assert_eq!(normal.finish, Finish::Natural);
         // Prose modes do not apply to a tool call.
-        for mode in [OutputMode::Prose, OutputMode::Fenced, OutputMode::InvalidEscapes] {
-            assert_eq!(answer_tool(&request, mode, None).unwrap().input, normal.input);
+        for mode in [
+            OutputMode::Prose,
+            OutputMode::Fenced,
+            OutputMode::InvalidEscapes,
+        ] {
+            assert_eq!(
+                answer_tool(&request, mode, None).unwrap().input,
+                normal.input
+            );
         }
         let wrong = answer_tool(&request, OutputMode::WrongSchema, None).unwrap();
         assert!(wrong.input.get("recipeName").is_none() && wrong.input["steps"].is_number());
         assert_eq!(
-            answer_tool(&request, OutputMode::Truncated, None).unwrap().finish,
+            answer_tool(&request, OutputMode::Truncated, None)
+                .unwrap()
+                .finish,
             Finish::CutShort
         );
         let huge = answer_tool(&request, OutputMode::Huge, None).unwrap();

@@ -227,7 +227,10 @@ mod tests {
         );
         assert_eq!(rules.max_cache_points, 4);
         assert_eq!(rules.ttl(), Duration::from_secs(300));
-        assert!(CachingRules::parse("max_cache_points = 0\nttl_seconds = 1\nsource = \"s\"\nmodel = []").is_err());
+        assert!(CachingRules::parse(
+            "max_cache_points = 0\nttl_seconds = 1\nsource = \"s\"\nmodel = []"
+        )
+        .is_err());
         assert!(CachingRules::parse("nope = 1").is_err());
     }
 
@@ -241,9 +244,21 @@ mod tests {
             block("user: keto", 40, false),
         ];
         let first = cache.apply("m", &prompt, 1024, ttl, now);
-        assert_eq!(first, CacheUsage { read: 0, written: 1500 });
+        assert_eq!(
+            first,
+            CacheUsage {
+                read: 0,
+                written: 1500
+            }
+        );
         let second = cache.apply("m", &prompt, 1024, ttl, now + Duration::from_secs(10));
-        assert_eq!(second, CacheUsage { read: 1500, written: 0 });
+        assert_eq!(
+            second,
+            CacheUsage {
+                read: 1500,
+                written: 0
+            }
+        );
         // Another model does not share the entry.
         assert_eq!(cache.apply("other", &prompt, 1024, ttl, now).read, 0);
         // The hit at +10 s refreshed the TTL; past it the entry is gone.
@@ -266,7 +281,10 @@ mod tests {
         ];
         assert_eq!(
             cache.apply("m", &repair, 1024, ttl, now),
-            CacheUsage { read: 1200, written: 750 }
+            CacheUsage {
+                read: 1200,
+                written: 750
+            }
         );
         // A changed system block misses everything.
         let changed = vec![block("system!", 1200, true), block("user 1", 50, false)];

@@ -124,7 +124,11 @@ impl ClaudeRequest {
     /// A first attempt: a conversation with exactly one user message (a final assistant
     /// prefill allowed).
     pub fn is_first_attempt(&self) -> bool {
-        self.messages.iter().filter(|m| m.role == Role::User).count() == 1
+        self.messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .count()
+            == 1
     }
 
     /// True once the model has answered in this conversation (a repair turn).
@@ -309,7 +313,10 @@ pub fn parse_request(body: &[u8], model: &ClaudeModel) -> Result<ClaudeRequest, 
     })
 }
 
-fn parse_tools(value: Option<&Value>, prompt: &mut PromptBuilder) -> Result<Vec<Tool>, BedrockError> {
+fn parse_tools(
+    value: Option<&Value>,
+    prompt: &mut PromptBuilder,
+) -> Result<Vec<Tool>, BedrockError> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -346,7 +353,9 @@ fn parse_tools(value: Option<&Value>, prompt: &mut PromptBuilder) -> Result<Vec<
             )));
         }
         if tools.iter().any(|t| t.name == name) {
-            return Err(BedrockError::validation("tools: Tool names must be unique."));
+            return Err(BedrockError::validation(
+                "tools: Tool names must be unique.",
+            ));
         }
         let input_schema = match object.get("input_schema") {
             Some(schema @ Value::Object(_)) => schema.clone(),
@@ -388,7 +397,10 @@ fn parse_tools(value: Option<&Value>, prompt: &mut PromptBuilder) -> Result<Vec<
     Ok(tools)
 }
 
-fn parse_tool_choice(value: Option<&Value>, tools: &[Tool]) -> Result<Option<ToolChoice>, BedrockError> {
+fn parse_tool_choice(
+    value: Option<&Value>,
+    tools: &[Tool],
+) -> Result<Option<ToolChoice>, BedrockError> {
     let object = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(object)) => object,
@@ -418,9 +430,9 @@ fn parse_tool_choice(value: Option<&Value>, tools: &[Tool]) -> Result<Option<Too
         }
     };
     match &choice {
-        ToolChoice::Any | ToolChoice::Tool(_) if tools.is_empty() => Err(
-            BedrockError::validation("tool_choice may only be specified while providing tools."),
-        ),
+        ToolChoice::Any | ToolChoice::Tool(_) if tools.is_empty() => Err(BedrockError::validation(
+            "tool_choice may only be specified while providing tools.",
+        )),
         ToolChoice::Tool(name) if !tools.iter().any(|t| &t.name == name) => Err(
             BedrockError::validation(format!("Tool '{name}' not found in provided tools")),
         ),
@@ -479,9 +491,7 @@ fn parse_system(value: Option<&Value>, prompt: &mut PromptBuilder) -> Result<Str
             }
             Ok(text.clone())
         }
-        Some(Value::Array(blocks)) => {
-            Ok(join_blocks(blocks, "system", 0, prompt)?.0)
-        }
+        Some(Value::Array(blocks)) => Ok(join_blocks(blocks, "system", 0, prompt)?.0),
         Some(other) => Err(BedrockError::malformed(format!(
             "#/system: expected type: String, found: {}",
             json_type(other)
@@ -721,7 +731,10 @@ pub struct ClaudeResponse {
 impl ClaudeResponse {
     /// The text of the first text block ("" for a tool call).
     pub fn text(&self) -> &str {
-        self.content.iter().find_map(ContentBlock::text).unwrap_or("")
+        self.content
+            .iter()
+            .find_map(ContentBlock::text)
+            .unwrap_or("")
     }
 }
 
@@ -965,7 +978,14 @@ mod tests {
         let mut request = parse(base()).unwrap();
         request.max_tokens = 3;
         let long = "a".repeat(100);
-        let response = respond(&request, &sonnet(), &long, Finish::Natural, CacheUsage::default(), &mut rng);
+        let response = respond(
+            &request,
+            &sonnet(),
+            &long,
+            Finish::Natural,
+            CacheUsage::default(),
+            &mut rng,
+        );
         assert_eq!(response.stop_reason, "max_tokens");
         assert_eq!(response.usage.output_tokens, 3);
         assert_eq!(response.text().len(), 12);
@@ -994,7 +1014,14 @@ mod tests {
             json!([{"role":"user","content":"x"},{"role":"assistant","content":"{"}]);
         let request = parse(body).unwrap();
         assert!(!request.has_assistant_turn());
-        let response = respond(&request, &sonnet(), "{\"a\": 1}", Finish::Natural, CacheUsage::default(), &mut rng);
+        let response = respond(
+            &request,
+            &sonnet(),
+            "{\"a\": 1}",
+            Finish::Natural,
+            CacheUsage::default(),
+            &mut rng,
+        );
         assert_eq!(response.text(), "\"a\": 1}");
     }
 }

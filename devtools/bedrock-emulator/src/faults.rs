@@ -339,15 +339,21 @@ impl StreamErrorKind {
             StreamErrorKind::ModelStreamErrorException => {
                 "The model encountered an error while streaming the response."
             }
-            StreamErrorKind::ThrottlingException => ErrorKind::ThrottlingException.default_message(),
+            StreamErrorKind::ThrottlingException => {
+                ErrorKind::ThrottlingException.default_message()
+            }
             StreamErrorKind::InternalServerException => {
                 ErrorKind::InternalServerException.default_message()
             }
-            StreamErrorKind::ModelTimeoutException => ErrorKind::ModelTimeoutException.default_message(),
+            StreamErrorKind::ModelTimeoutException => {
+                ErrorKind::ModelTimeoutException.default_message()
+            }
             StreamErrorKind::ServiceUnavailableException => {
                 ErrorKind::ServiceUnavailableException.default_message()
             }
-            StreamErrorKind::ValidationException => ErrorKind::ValidationException.default_message(),
+            StreamErrorKind::ValidationException => {
+                ErrorKind::ValidationException.default_message()
+            }
         };
         let mut payload = serde_json::json!({ "message": message.unwrap_or(default) });
         if self == StreamErrorKind::ModelStreamErrorException {
@@ -633,7 +639,10 @@ impl FaultState {
                 .filter(|f| f.scope.covers(family, model_id))
             {
                 self.stream_error_seen += 1;
-                if fault.first.is_none_or(|first| self.stream_error_seen <= first) {
+                if fault
+                    .first
+                    .is_none_or(|first| self.stream_error_seen <= first)
+                {
                     stream_error = Some(fault.clone());
                 }
             }
@@ -720,10 +729,16 @@ mod tests {
             call.transport.unwrap().fault,
             TransportKind::ConnectionReset
         );
-        assert_eq!(s.next_call(Family::Claude, SONNET, now).output, OutputMode::Normal);
+        assert_eq!(
+            s.next_call(Family::Claude, SONNET, now).output,
+            OutputMode::Normal
+        );
         let (mut s, now) = state(r#"{"output": "prose"}"#);
         for _ in 0..3 {
-            assert_eq!(s.next_call(Family::Claude, SONNET, now).output, OutputMode::Prose);
+            assert_eq!(
+                s.next_call(Family::Claude, SONNET, now).output,
+                OutputMode::Prose
+            );
         }
     }
 
@@ -798,10 +813,16 @@ mod tests {
         let (mut s, now) = state(
             r#"{"streamError": {"error": "modelStreamErrorException", "first": 1, "afterEvents": 2}}"#,
         );
-        let fault = s.next_call(Family::Claude, SONNET, now).stream_error.unwrap();
+        let fault = s
+            .next_call(Family::Claude, SONNET, now)
+            .stream_error
+            .unwrap();
         assert_eq!(fault.error, StreamErrorKind::ModelStreamErrorException);
         assert_eq!(fault.after_events, Some(2));
-        assert!(s.next_call(Family::Claude, SONNET, now).stream_error.is_none());
+        assert!(s
+            .next_call(Family::Claude, SONNET, now)
+            .stream_error
+            .is_none());
         assert_eq!(
             StreamErrorKind::ThrottlingException.exception_type(),
             "throttlingException"

@@ -338,7 +338,10 @@ mod tests {
             Err(LatencyError::Rate(_, "output_tokens_per_second"))
         ));
         assert!(matches!(
-            LatencyTable::parse(&row("").replace("input_tokens_per_second = 1.0", "input_tokens_per_second = 0.0")),
+            LatencyTable::parse(&row("").replace(
+                "input_tokens_per_second = 1.0",
+                "input_tokens_per_second = 0.0"
+            )),
             Err(LatencyError::Rate(_, "input_tokens_per_second"))
         ));
         assert!(matches!(

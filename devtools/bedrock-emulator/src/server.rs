@@ -434,7 +434,10 @@ fn run_model(
                     // The TTL is modelled time: a scaled realistic run expires entries sooner.
                     let ttl = match shared.pacing.profile {
                         LatencyProfile::Instant => shared.caching.ttl(),
-                        LatencyProfile::Realistic => shared.caching.ttl().div_f64(shared.pacing.time_scale.factor()),
+                        LatencyProfile::Realistic => shared
+                            .caching
+                            .ttl()
+                            .div_f64(shared.pacing.time_scale.factor()),
                     };
                     lock(&shared.cache).apply(
                         &claude_model.name,
@@ -638,10 +641,12 @@ async fn send_stream(
         return;
     };
     let events = stream::events(response, success.latency, success.timed_output_cap);
-    let break_at = plan
-        .stream_error
-        .as_ref()
-        .map(|fault| fault.after_events.unwrap_or(StreamErrorFault::DEFAULT_AFTER_EVENTS).min(events.len()));
+    let break_at = plan.stream_error.as_ref().map(|fault| {
+        fault
+            .after_events
+            .unwrap_or(StreamErrorFault::DEFAULT_AFTER_EVENTS)
+            .min(events.len())
+    });
     let mut stopping = shared.stopping.clone();
     let mut first_byte_ms = None;
     for (index, event) in events.iter().enumerate() {

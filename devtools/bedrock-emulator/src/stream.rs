@@ -201,8 +201,7 @@ mod tests {
     }
 
     fn decode(frame: &Bytes) -> (Vec<(String, String)>, Value) {
-        let message =
-            aws_smithy_eventstream::frame::read_message_from(&mut frame.clone()).unwrap();
+        let message = aws_smithy_eventstream::frame::read_message_from(&mut frame.clone()).unwrap();
         let headers = message
             .headers()
             .iter()
@@ -245,10 +244,19 @@ mod tests {
             .map(|e| e.event["delta"]["text"].as_str().unwrap())
             .collect();
         assert_eq!(deltas, text);
-        assert!(kinds.iter().filter(|k| **k == "content_block_delta").count() > 5);
+        assert!(
+            kinds
+                .iter()
+                .filter(|k| **k == "content_block_delta")
+                .count()
+                > 5
+        );
         assert!(events.windows(2).all(|w| w[0].at <= w[1].at));
         let family = family.unwrap();
-        assert_eq!(events[0].at, family.first_token(response.usage.prefill_tokens()));
+        assert_eq!(
+            events[0].at,
+            family.first_token(response.usage.prefill_tokens())
+        );
         let modelled = family.first_token(response.usage.prefill_tokens())
             + family.generation(response.usage.output_tokens);
         assert_eq!(events.last().unwrap().at, modelled);
@@ -315,6 +323,9 @@ mod tests {
             decode(&exception_frame(StreamErrorKind::ThrottlingException, None).unwrap());
         assert!(headers.contains(&(":exception-type".into(), "throttlingException".into())));
         assert!(headers.contains(&(":message-type".into(), "exception".into())));
-        assert!(payload["message"].as_str().unwrap().contains("Too many requests"));
+        assert!(payload["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many requests"));
     }
 }

@@ -18,7 +18,10 @@ fn modelled_ms(reply: &Reply) -> u64 {
 }
 
 fn expected_ms(model_id: &str, body: &Value) -> u64 {
-    let family = LatencyTable::builtin().unwrap().family_for(model_id).unwrap();
+    let family = LatencyTable::builtin()
+        .unwrap()
+        .family_for(model_id)
+        .unwrap();
     let usage = &body["usage"];
     let prefill = usage["input_tokens"].as_u64().unwrap()
         + usage["cache_creation_input_tokens"].as_u64().unwrap();
@@ -37,7 +40,10 @@ async fn every_answer_carries_its_modelled_time_and_instant_does_not_wait() {
     let ko_reply = h.invoke(SONNET, &ko).await;
     let en_reply = h.invoke(SONNET, &en).await;
     let titan = h.invoke(TITAN_V2, &titan_body("김치찌개")).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "instant must not wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "instant must not wait"
+    );
     assert_eq!(modelled_ms(&ko_reply), expected_ms(SONNET, &ko_reply.body));
     assert_eq!(modelled_ms(&en_reply), expected_ms(SONNET, &en_reply.body));
     // Korean costs more tokens than the same dish in English, so it takes longer.
@@ -47,7 +53,11 @@ async fn every_answer_carries_its_modelled_time_and_instant_does_not_wait() {
     );
     assert!(modelled_ms(&ko_reply) > modelled_ms(&en_reply));
     // Sonnet 4.5: 1.8 s to the first token, then about 63 tokens a second.
-    assert!((5_000..40_000).contains(&modelled_ms(&ko_reply)), "{}", modelled_ms(&ko_reply));
+    assert!(
+        (5_000..40_000).contains(&modelled_ms(&ko_reply)),
+        "{}",
+        modelled_ms(&ko_reply)
+    );
     let titan_ms = modelled_ms(&titan);
     assert!((90..200).contains(&titan_ms), "{titan_ms}");
     let haiku = h.invoke(HAIKU45, &ko).await;
@@ -57,14 +67,24 @@ async fn every_answer_carries_its_modelled_time_and_instant_does_not_wait() {
     let per_call: Vec<u64> = stats.recent_calls.iter().map(|c| c.modelled_ms).collect();
     assert_eq!(
         per_call,
-        vec![modelled_ms(&ko_reply), modelled_ms(&en_reply), titan_ms, modelled_ms(&haiku)]
+        vec![
+            modelled_ms(&ko_reply),
+            modelled_ms(&en_reply),
+            titan_ms,
+            modelled_ms(&haiku)
+        ]
     );
     assert_eq!(stats.modelled_ms, per_call.iter().sum::<u64>());
-    assert_eq!(stats.per_model[SONNET].modelled_ms, per_call[0] + per_call[1]);
+    assert_eq!(
+        stats.per_model[SONNET].modelled_ms,
+        per_call[0] + per_call[1]
+    );
     assert_eq!(stats.recent_calls[3].model_id, HAIKU45);
 
     h.emulator
-        .set_faults(FaultPlan::from_json(r#"{"errors": {"error": "ThrottlingException"}}"#).unwrap())
+        .set_faults(
+            FaultPlan::from_json(r#"{"errors": {"error": "ThrottlingException"}}"#).unwrap(),
+        )
         .unwrap();
     assert_eq!(modelled_ms(&h.invoke(SONNET, &ko).await), 0);
 }
@@ -97,7 +117,10 @@ async fn a_realistic_answer_arrives_after_the_scaled_modelled_time() {
 #[tokio::test]
 async fn forced_tool_use_answers_with_a_tool_use_block() {
     let h = start(FaultPlan::default()).await;
-    let body = tool_body(&json!({"target": "vegan", "language": "ko", "servings": 4}), false);
+    let body = tool_body(
+        &json!({"target": "vegan", "language": "ko", "servings": 4}),
+        false,
+    );
     let reply = h.invoke(SONNET, &body).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["stop_reason"], "tool_use");
@@ -112,7 +135,10 @@ async fn forced_tool_use_answers_with_a_tool_use_block() {
 
     // The legacy Claude 3 path without tools still answers text.
     let legacy = h
-        .invoke(HAIKU3, &recipe_body(&json!({"target": "vegan", "language": "ko"})))
+        .invoke(
+            HAIKU3,
+            &recipe_body(&json!({"target": "vegan", "language": "ko"})),
+        )
         .await;
     assert_eq!(legacy.body["content"][0]["type"], "text");
     serde_json::from_str::<Recipe>(legacy.text()).unwrap();
@@ -120,15 +146,24 @@ async fn forced_tool_use_answers_with_a_tool_use_block() {
     // `tool_choice` none keeps the text path.
     let mut none = body.clone();
     none["tool_choice"] = json!({"type": "none"});
-    assert_eq!(h.invoke(SONNET, &none).await.body["content"][0]["type"], "text");
+    assert_eq!(
+        h.invoke(SONNET, &none).await.body["content"][0]["type"],
+        "text"
+    );
 
     let mut unknown = body.clone();
     unknown["tool_choice"] = json!({"type": "tool", "name": "nope"});
     let reply = h.invoke(SONNET, &unknown).await;
     assert_eq!(reply.status, 400);
-    assert_eq!(reply.body["message"], "Tool 'nope' not found in provided tools");
+    assert_eq!(
+        reply.body["message"],
+        "Tool 'nope' not found in provided tools"
+    );
     let mut nameless = body.clone();
-    nameless["tools"][0].as_object_mut().unwrap().remove("input_schema");
+    nameless["tools"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("input_schema");
     assert_eq!(h.invoke(SONNET, &nameless).await.status, 400);
 
     // A repair turn after a tool call: tool_use and tool_result blocks are accepted.
@@ -164,7 +199,10 @@ async fn output_faults_apply_to_tool_answers_where_they_make_sense() {
     let reply = h.invoke(SONNET, &body).await;
     assert_eq!(reply.body["stop_reason"], "max_tokens");
     let partial = reply.body["content"][0]["input"].as_object().unwrap();
-    assert!(!partial.is_empty() && !partial.contains_key("servings"), "{partial:?}");
+    assert!(
+        !partial.is_empty() && !partial.contains_key("servings"),
+        "{partial:?}"
+    );
 
     for prose_mode in ["prose", "proseWrapped", "fenced", "invalidEscapes"] {
         h.emulator.set_faults(with(prose_mode)).unwrap();
@@ -194,7 +232,10 @@ async fn prompt_caching_reports_writes_then_reads() {
     assert_eq!(usage(&first, "cache_read_input_tokens"), 0);
     assert_eq!(usage(&second, "cache_read_input_tokens"), written);
     assert_eq!(usage(&second, "cache_creation_input_tokens"), 0);
-    assert_eq!(usage(&first, "input_tokens"), usage(&second, "input_tokens"));
+    assert_eq!(
+        usage(&first, "input_tokens"),
+        usage(&second, "input_tokens")
+    );
     assert!(usage(&second, "input_tokens") < 200);
     // Cached tokens are not prefilled again.
     assert!(modelled_ms(&second) < modelled_ms(&first));
@@ -203,7 +244,10 @@ async fn prompt_caching_reports_writes_then_reads() {
     // The stream's message_start carries the same split.
     let client = sdk_client(&h.emulator.endpoint());
     let events = events_only(sdk_stream(&client, SONNET, &body).await.unwrap());
-    assert_eq!(events[0]["message"]["usage"]["cache_read_input_tokens"], written);
+    assert_eq!(
+        events[0]["message"]["usage"]["cache_read_input_tokens"],
+        written
+    );
 
     // Without a cache point nothing is cached; a changed system prompt misses.
     let mut plain = body.clone();
@@ -212,8 +256,14 @@ async fn prompt_caching_reports_writes_then_reads() {
     assert_eq!(usage(&reply, "cache_read_input_tokens"), 0);
     assert_eq!(usage(&reply, "cache_creation_input_tokens"), 0);
     let mut changed = body.clone();
-    changed["system"][0]["text"] = json!(format!("{} Extra.", changed["system"][0]["text"].as_str().unwrap()));
-    assert_eq!(usage(&h.invoke(SONNET, &changed).await, "cache_read_input_tokens"), 0);
+    changed["system"][0]["text"] = json!(format!(
+        "{} Extra.",
+        changed["system"][0]["text"].as_str().unwrap()
+    ));
+    assert_eq!(
+        usage(&h.invoke(SONNET, &changed).await, "cache_read_input_tokens"),
+        0
+    );
 
     // Haiku 4.5 needs 4,096 tokens; Claude 3 Haiku has no prompt cache on Bedrock.
     for model in [HAIKU45, HAIKU3] {
@@ -315,5 +365,8 @@ async fn throttling_scoped_to_sonnet_leaves_haiku_answering() {
         .json()
         .await
         .unwrap();
-    assert_eq!(plan["errors"][0]["scope"], json!({"model": "claude-sonnet-4-5"}));
+    assert_eq!(
+        plan["errors"][0]["scope"],
+        json!({"model": "claude-sonnet-4-5"})
+    );
 }

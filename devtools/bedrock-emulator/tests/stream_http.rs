@@ -29,7 +29,10 @@ fn check_order(events: &[Value], delta_kind: &str, field: &str) -> String {
     assert!(n >= 6, "{kinds:?}");
     assert_eq!(kinds[0], "message_start");
     assert_eq!(kinds[1], "content_block_start");
-    assert!(kinds[2..n - 3].iter().all(|k| k == "content_block_delta"), "{kinds:?}");
+    assert!(
+        kinds[2..n - 3].iter().all(|k| k == "content_block_delta"),
+        "{kinds:?}"
+    );
     assert_eq!(kinds[n - 3], "content_block_stop");
     assert_eq!(kinds[n - 2], "message_delta");
     assert_eq!(kinds[n - 1], "message_stop");
@@ -60,20 +63,32 @@ async fn the_sdk_receives_every_text_event_in_order() {
     assert_eq!(start["model"], "claude-sonnet-4-5-20250929");
     assert_eq!(start["role"], "assistant");
     assert!(start["stop_reason"].is_null());
-    assert_eq!(start["usage"]["input_tokens"], invoked.body["usage"]["input_tokens"]);
+    assert_eq!(
+        start["usage"]["input_tokens"],
+        invoked.body["usage"]["input_tokens"]
+    );
     assert_eq!(start["usage"]["cache_read_input_tokens"], 0);
-    assert_eq!(events[1]["content_block"], json!({"type": "text", "text": ""}));
+    assert_eq!(
+        events[1]["content_block"],
+        json!({"type": "text", "text": ""})
+    );
     let n = events.len();
     let output_tokens = invoked.body["usage"]["output_tokens"].as_u64().unwrap();
     assert_eq!(events[n - 2]["delta"]["stop_reason"], "end_turn");
     assert_eq!(events[n - 2]["usage"]["output_tokens"], output_tokens);
     // Several tokens a delta, not one.
     let deltas = n - 5;
-    assert!(deltas > 5 && (deltas as u64) < output_tokens / 10, "{deltas} deltas");
+    assert!(
+        deltas > 5 && (deltas as u64) < output_tokens / 10,
+        "{deltas} deltas"
+    );
     let metrics = &events[n - 1]["amazon-bedrock-invocationMetrics"];
     assert_eq!(metrics["outputTokenCount"], output_tokens);
     assert_eq!(metrics["inputTokenCount"], start["usage"]["input_tokens"]);
-    assert!(metrics["invocationLatency"].as_u64().unwrap() >= metrics["firstByteLatency"].as_u64().unwrap());
+    assert!(
+        metrics["invocationLatency"].as_u64().unwrap()
+            >= metrics["firstByteLatency"].as_u64().unwrap()
+    );
 
     let stats = h.stats().await;
     assert_eq!(stats.stream_calls, 1);
@@ -84,7 +99,8 @@ async fn the_sdk_receives_every_text_event_in_order() {
 #[tokio::test]
 async fn raw_stream_has_the_bedrock_content_type_and_frames() {
     let h = start(FaultPlan::default()).await;
-    let url = invoke_url(&h.emulator.endpoint(), SONNET).replace("/invoke", "/invoke-with-response-stream");
+    let url = invoke_url(&h.emulator.endpoint(), SONNET)
+        .replace("/invoke", "/invoke-with-response-stream");
     let response = h
         .client
         .post(url)
@@ -97,12 +113,18 @@ async fn raw_stream_has_the_bedrock_content_type_and_frames() {
         response.headers()["content-type"],
         "application/vnd.amazon.eventstream"
     );
-    assert_eq!(response.headers()["x-amzn-bedrock-content-type"], "application/json");
-    assert!(response.headers()["x-emulator-modelled-ms"]
-        .to_str()
-        .unwrap()
-        .parse::<u64>()
-        .unwrap() > 0);
+    assert_eq!(
+        response.headers()["x-amzn-bedrock-content-type"],
+        "application/json"
+    );
+    assert!(
+        response.headers()["x-emulator-modelled-ms"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     let bytes = response.bytes().await.unwrap();
     // The first frame's prelude: total length, headers length, then a CRC.
     let total = u32::from_be_bytes(bytes[0..4].try_into().unwrap()) as usize;
@@ -120,7 +142,10 @@ async fn raw_stream_has_the_bedrock_content_type_and_frames() {
 async fn a_forced_tool_call_streams_input_json_deltas() {
     let h = start(FaultPlan::default()).await;
     let client = sdk_client(&h.emulator.endpoint());
-    let body = tool_body(&json!({"target": "keto", "language": "en", "servings": 3}), false);
+    let body = tool_body(
+        &json!({"target": "keto", "language": "en", "servings": 3}),
+        false,
+    );
     let events = events_only(sdk_stream(&client, SONNET, &body).await.unwrap());
     let json_text = check_order(&events, "input_json_delta", "partial_json");
     let block = &events[1]["content_block"];
@@ -139,7 +164,10 @@ async fn a_forced_tool_call_streams_input_json_deltas() {
     let events = events_only(sdk_stream(&client, SONNET, &body).await.unwrap());
     let partial = check_order(&events, "input_json_delta", "partial_json");
     assert!(partial.starts_with('{') && serde_json::from_str::<Value>(&partial).is_err());
-    assert_eq!(events[events.len() - 2]["delta"]["stop_reason"], "max_tokens");
+    assert_eq!(
+        events[events.len() - 2]["delta"]["stop_reason"],
+        "max_tokens"
+    );
 }
 
 #[tokio::test]
@@ -153,24 +181,44 @@ async fn errors_before_the_stream_answer_like_invoke() {
     let body = recipe_body(&json!({"target": "keto"}));
     let error = sdk_stream(&client, SONNET, &body).await.unwrap_err();
     assert!(
-        matches!(error, InvokeModelWithResponseStreamError::ThrottlingException(_)),
+        matches!(
+            error,
+            InvokeModelWithResponseStreamError::ThrottlingException(_)
+        ),
         "{error:?}"
     );
     let mut bad = body.clone();
     bad["max_tokens"] = json!(0);
     let error = sdk_stream(&client, SONNET, &bad).await.unwrap_err();
     assert!(
-        matches!(error, InvokeModelWithResponseStreamError::ValidationException(_)),
+        matches!(
+            error,
+            InvokeModelWithResponseStreamError::ValidationException(_)
+        ),
         "{error:?}"
     );
-    let error = sdk_stream(&client, TITAN_V2, &titan_body("a")).await.unwrap_err();
-    assert!(matches!(error, InvokeModelWithResponseStreamError::ValidationException(_)));
+    let error = sdk_stream(&client, TITAN_V2, &titan_body("a"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        InvokeModelWithResponseStreamError::ValidationException(_)
+    ));
     // The same JSON error shape and status as invoke.
     h.emulator
-        .set_faults(FaultPlan::from_json(r#"{"errors": {"error": "ModelNotReadyException"}}"#).unwrap())
+        .set_faults(
+            FaultPlan::from_json(r#"{"errors": {"error": "ModelNotReadyException"}}"#).unwrap(),
+        )
         .unwrap();
-    let url = invoke_url(&h.emulator.endpoint(), SONNET).replace("/invoke", "/invoke-with-response-stream");
-    let raw = h.client.post(url).body(body.to_string()).send().await.unwrap();
+    let url = invoke_url(&h.emulator.endpoint(), SONNET)
+        .replace("/invoke", "/invoke-with-response-stream");
+    let raw = h
+        .client
+        .post(url)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 429);
     assert_eq!(raw.headers()["content-type"], "application/json");
     assert!(raw.headers()["x-amzn-errortype"]
@@ -242,15 +290,26 @@ async fn a_realistic_stream_is_paced_by_the_profile() {
     let first_token = Duration::from_millis(sonnet.time_to_first_token_ms).div_f64(scale);
     let (first_at, _) = &items[0];
     let (last_at, _) = items.last().unwrap();
-    assert!(*first_at >= first_token.mul_f64(0.95), "first event at {first_at:?}");
-    assert!(*last_at >= modelled.div_f64(scale).mul_f64(0.95), "last at {last_at:?}, modelled {modelled:?}");
+    assert!(
+        *first_at >= first_token.mul_f64(0.95),
+        "first event at {first_at:?}"
+    );
+    assert!(
+        *last_at >= modelled.div_f64(scale).mul_f64(0.95),
+        "last at {last_at:?}, modelled {modelled:?}"
+    );
     assert!(*last_at < modelled.div_f64(scale) + Duration::from_secs(2));
     // Deltas are spread over the generation, not sent in one burst at the end.
     let deltas: Vec<Duration> = items
         .iter()
-        .filter(|(_, item)| matches!(item, StreamItem::Event(e) if e["type"] == "content_block_delta"))
+        .filter(
+            |(_, item)| matches!(item, StreamItem::Event(e) if e["type"] == "content_block_delta"),
+        )
         .map(|(at, _)| *at)
         .collect();
     let spread = *deltas.last().unwrap() - deltas[0];
-    assert!(spread >= (modelled.div_f64(scale) - first_token).mul_f64(0.5), "{spread:?}");
+    assert!(
+        spread >= (modelled.div_f64(scale) - first_token).mul_f64(0.5),
+        "{spread:?}"
+    );
 }

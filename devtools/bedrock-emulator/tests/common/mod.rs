@@ -3,8 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, Stats};
 use base64::Engine;
+use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, Stats};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -96,14 +96,16 @@ pub async fn sdk_stream(
 ) -> Result<
     Vec<(std::time::Duration, StreamItem)>,
     aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamError,
-> {
+>{
     let started = std::time::Instant::now();
     let output = client
         .invoke_model_with_response_stream()
         .model_id(model_id)
         .content_type("application/json")
         .accept("application/json")
-        .body(aws_sdk_bedrockruntime::primitives::Blob::new(body.to_string()))
+        .body(aws_sdk_bedrockruntime::primitives::Blob::new(
+            body.to_string(),
+        ))
         .send()
         .await
         .map_err(|e| e.into_service_error())?;
@@ -146,7 +148,9 @@ pub fn events_only(items: Vec<(std::time::Duration, StreamItem)>) -> Vec<Value> 
 
 /// Decodes a base64 `bytes` field as the SDK does (for raw frame checks).
 pub fn decode_base64(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 pub fn invoke_url(endpoint: &str, model_id: &str) -> String {
