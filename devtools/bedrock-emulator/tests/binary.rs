@@ -154,7 +154,11 @@ async fn takes_a_scaled_realistic_profile_from_the_environment() {
     reply.bytes().await.unwrap();
     let scaled = Duration::from_millis(modelled).div_f64(scale);
     assert!(modelled > 5_000, "{modelled}");
-    assert!(started.elapsed() >= scaled.mul_f64(0.98), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= scaled.mul_f64(0.98),
+        "{:?}",
+        started.elapsed()
+    );
     drop(child.stdin.take());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await
