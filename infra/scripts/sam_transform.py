@@ -17,6 +17,7 @@ would receive them.
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -53,6 +54,8 @@ def transform_file(source: Path, region: str) -> dict:
     # The translator derives the partition from the SDK's region settings.
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ.setdefault("AWS_REGION", region)
+    # The translator warns about usage metrics it would publish inside CloudFormation.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
