@@ -144,6 +144,7 @@ pub async fn generate_app(
     let app = GenerateRecipeApp {
         service: foundation.recipe_service().unwrap(),
         metrics: sink.clone(),
+        async_recipes: ai_chef::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, sink)
 }
@@ -158,6 +159,7 @@ pub async fn embed_app(endpoint: &str, config: Config) -> (EmbedTextApp, Arc<Cap
             foundation.bedrock(),
         ),
         metrics: sink.clone(),
+        async_recipes: ai_chef::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, sink)
 }

@@ -1,10 +1,13 @@
-//! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response),
-//! `POST /batches` and `GET /batches/{jobId}` (HTTP API v2), and the scheduled warm-up.
-//! The work itself is in [`crate::batch`]; this module only routes events.
+//! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response, retried
+//! messages delayed by the backoff), `POST /batches` and `GET /batches/{jobId}` (HTTP API v2,
+//! owned by the submitting principal), and the scheduled warm-up. The work itself is in
+//! [`crate::batch`]; this module only routes events.
 
+use super::principal::principal_of;
 use super::{flush_metrics, warm_up};
 use crate::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
-use crate::batch::dispatch::LOCAL_RETRIES;
+use crate::batch::backoff::{RedeliveryDelay, RetryBackoff};
+use crate::batch::dispatch::{Redelivery, LOCAL_RETRIES};
 use crate::batch::limiter::{AdaptiveGate, AimdConfig};
 use crate::batch::message::now_ms;
 use crate::batch::queue::JobQueue;
@@ -34,6 +37,9 @@ pub struct BatchDispatcherApp {
     pub result_ttl_days: u32,
     /// Passing failures a record retries within one invocation before the queue retries it.
     pub local_retries: u32,
+    /// Delays a retried message's return by its receive count; `None`: the queue's
+    /// visibility timeout decides.
+    pub redelivery: Option<(Arc<dyn RedeliveryDelay>, RetryBackoff)>,
 }
 
 impl std::fmt::Debug for BatchDispatcherApp {
@@ -62,7 +68,18 @@ impl BatchDispatcherApp {
             gate: Arc::new(AdaptiveGate::new(AimdConfig::default())),
             result_ttl_days,
             local_retries: LOCAL_RETRIES,
+            redelivery: None,
         }
+    }
+
+    /// The same app making retried messages visible again after `backoff` through `queue`.
+    pub fn with_redelivery(
+        mut self,
+        queue: Arc<dyn RedeliveryDelay>,
+        backoff: RetryBackoff,
+    ) -> Self {
+        self.redelivery = Some((queue, backoff));
+        self
     }
 
     /// The same app with another concurrency policy (a fixed one for comparisons).
@@ -96,6 +113,10 @@ pub async fn handle(
                 deadline,
                 ttl_days: app.result_ttl_days,
                 local_retries: app.local_retries,
+                redelivery: app.redelivery.as_ref().map(|(queue, backoff)| Redelivery {
+                    queue: queue.as_ref(),
+                    backoff: *backoff,
+                }),
             };
             let (response, summary) = dispatcher.run(&event.records).await;
             tracing::info!(
@@ -138,6 +159,7 @@ async fn http(
         let accepted = submit(
             app.store.as_ref(),
             app.queue.as_ref(),
+            &principal_of(request),
             &body,
             now_ms(),
             app.result_ttl_days,
@@ -155,6 +177,7 @@ async fn http(
             let query = &request.query_string_parameters;
             let view = read_job(
                 app.store.as_ref(),
+                &principal_of(request),
                 &job_id,
                 query.first("limit"),
                 query.first("nextToken"),

@@ -2,9 +2,11 @@
 //! kind (warm-up, HTTP, SQS, direct) and answering the contract's JSON. Binaries only build
 //! the app once and hand these to `lambda_runtime::run`.
 
+pub mod async_recipes;
 pub mod batch_dispatcher;
 pub mod embed_text;
 pub mod generate_recipe;
+pub mod principal;
 
 use crate::error::ServiceError;
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
