@@ -159,7 +159,6 @@ pub async fn embed_app(endpoint: &str, config: Config) -> (EmbedTextApp, Arc<Cap
             foundation.bedrock(),
         ),
         metrics: sink.clone(),
-        async_recipes: ai_chef::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, sink)
 }
