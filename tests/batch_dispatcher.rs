@@ -562,6 +562,63 @@ async fn invalid_submissions_are_400_per_index_and_enqueue_nothing() {
     assert_eq!(stack.emu.stats().total_calls, 0);
 }
 
+#[tokio::test]
+async fn a_job_is_read_only_by_the_caller_who_submitted_it() {
+    let stack = stack(None, test_config()).await;
+    // The fixture events carry the IAM user chef-client.
+    let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(2)})).await;
+    assert_eq!(status, 202, "{accepted:#}");
+    let job_id = accepted["jobId"].as_str().unwrap();
+    let (status, own) = get_batch(&stack.app, job_id, &[]).await;
+    assert_eq!((status, own["counts"]["total"].as_u64()), (200, Some(2)));
+
+    let get_as = |authorizer: Option<Value>| {
+        let mut event = load_event("apigw-get-batch.json");
+        event["rawPath"] = json!(format!("/batches/{job_id}"));
+        event["requestContext"]["http"]["path"] = json!(format!("/batches/{job_id}"));
+        event["pathParameters"] = json!({"jobId": job_id});
+        let context = event["requestContext"].as_object_mut().unwrap();
+        match authorizer {
+            Some(authorizer) => context.insert("authorizer".into(), authorizer),
+            None => context.remove("authorizer"),
+        };
+        event
+    };
+    let mut other_user = load_event("apigw-get-batch.json")["requestContext"]["authorizer"].clone();
+    other_user["iam"]["userArn"] = json!("arn:aws:iam::123456789012:user/someone-else");
+    for authorizer in [
+        Some(other_user),
+        Some(json!({"jwt": {"claims": {"sub": "chef-client"}, "scopes": null}})),
+        None,
+    ] {
+        let (status, body) = http(&stack.app, get_as(authorizer.clone())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{authorizer:?}"
+        );
+    }
+
+    // A JWT caller's job is its own too.
+    let mut post = http_event_with_body(
+        "apigw-post-batches.json",
+        &json!({"requests": requests(1)}).to_string(),
+    );
+    post["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-42"}, "scopes": null}});
+    let (status, accepted) = http(&stack.app, post).await;
+    assert_eq!(status, 202);
+    let jwt_job = accepted["jobId"].as_str().unwrap();
+    let mut get = load_event("apigw-get-batch.json");
+    get["pathParameters"] = json!({"jobId": jwt_job});
+    get["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-42"}, "scopes": null}});
+    assert_eq!(http(&stack.app, get.clone()).await.0, 200);
+    get["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-43"}, "scopes": null}});
+    assert_eq!(http(&stack.app, get).await.0, 404);
+}
+
 /// The app with an in-memory store (no network besides the emulator).
 async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     memory_app_with(emu, limit, test_config()).await
