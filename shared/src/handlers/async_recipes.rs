@@ -43,7 +43,7 @@ impl AsyncRecipes {
                 ttl_days,
             } => Ok((store.as_ref(), queue.as_ref(), *ttl_days)),
             AsyncRecipes::Unavailable { missing } => {
-                Err(ServiceError::AsyncUnavailable { missing: *missing })
+                Err(ServiceError::AsyncUnavailable { missing })
             }
         }
     }
@@ -73,7 +73,8 @@ pub async fn answer(
     let http = payload.get("requestContext")?.get("http")?;
     let method = http.get("method")?.as_str()?;
     let is_get = method.eq_ignore_ascii_case("GET");
-    if !is_get && !(method.eq_ignore_ascii_case("POST") && may_ask_for_async(payload)) {
+    let may_be_async_post = method.eq_ignore_ascii_case("POST") && may_ask_for_async(payload);
+    if !(is_get || may_be_async_post) {
         return None;
     }
     let request = ApiGatewayV2httpRequest::deserialize(payload).ok()?;
