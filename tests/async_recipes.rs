@@ -4,7 +4,9 @@
 //! table, and `GET /recipes/{requestId}` back through generate-recipe, all through the real
 //! AWS SDK with Claude from the Bedrock emulator. Also: only the submitter reads a result,
 //! validation answers at once, the worker generates once per request, and a deployment
-//! without the table and queue still serves sync and answers async with 503.
+//! without the table and queue still serves sync and answers async with 503. Last, the same
+//! round trip through the real generate-recipe and batch-dispatcher binaries over the Lambda
+//! Runtime API, configured by environment variables only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,6 +21,7 @@ use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, 
 use ai_chef_tests::*;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use bedrock_emulator::Emulator;
+use lambda_runner::{FunctionProcess, Outcome, OutputMode, SpawnOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -451,4 +454,119 @@ async fn a_direct_invocation_cannot_ask_for_async() {
     assert_eq!(answer["error"]["code"], "invalid_request");
     assert_eq!(answer["error"]["details"][0]["field"], "mode");
     assert_eq!(emu.stats().total_calls, 0);
+}
+
+/// The debug binary of a function, built on first use when `cargo test` did not build it.
+fn binary(name: &str) -> std::path::PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // target/debug/deps/async_recipes-<hash> → target/debug
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", name])
+            .current_dir(repo_root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    path
+}
+
+async fn spawn(name: &str, env: &[(&str, &str)]) -> FunctionProcess {
+    let mut options = SpawnOptions::new(binary(name))
+        .function_name(name)
+        .output(OutputMode::Quiet);
+    for (k, v) in env {
+        options = options.env(*k, *v);
+    }
+    let mut process = FunctionProcess::spawn(options).await.unwrap();
+    process.wait_ready(Duration::from_secs(30)).await.unwrap();
+    process
+}
+
+async fn invoke(process: &mut FunctionProcess, event: Value) -> Value {
+    let invocation = process
+        .invoke(event, Duration::from_secs(30))
+        .await
+        .unwrap();
+    match invocation.outcome {
+        Outcome::Response(value) => value,
+        Outcome::Error {
+            error_type,
+            error_message,
+        } => panic!("function error {error_type}: {error_message}"),
+    }
+}
+
+#[tokio::test]
+async fn the_binaries_carry_an_async_recipe_through_the_runtime_api() {
+    let emu = emulator(None).await;
+    let moto = Moto::start();
+    let aws = sdk_config(&moto.endpoint(), 3).await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    create_results_table(&aws_sdk_dynamodb::Client::new(&aws), TABLE).await;
+    let queues = create_queues(&sqs, "ai-chef-rt", 30, 5).await;
+    let bedrock = emu.endpoint();
+    let moto_url = moto.endpoint();
+    let env = [
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.as_str()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto_url.as_str()),
+        ("AWS_ENDPOINT_URL_SQS", moto_url.as_str()),
+        ("RESULTS_TABLE", TABLE),
+        ("JOBS_QUEUE_URL", queues.jobs_url.as_str()),
+    ];
+    let mut generate = spawn("generate-recipe", &env).await;
+    let mut worker = spawn("batch-dispatcher", &env).await;
+
+    let body = json!({"target": "low-sodium", "servings": 3, "mode": "async"});
+    let answer = invoke(
+        &mut generate,
+        http_event_with_body("apigw-post-recipes-keto.json", &body.to_string()),
+    )
+    .await;
+    let location = answer["headers"]["location"].as_str().unwrap().to_owned();
+    let (status, accepted) = http_parts(&answer);
+    assert_eq!(status, 202, "{accepted:#}");
+    let request_id = accepted["requestId"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/recipes/{request_id}"));
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&queues.jobs_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1, "one message per async request");
+    let batch = invoke(&mut worker, sqs_event(&received, &queues.jobs_arn)).await;
+    assert_eq!(batch, json!({"batchItemFailures": []}));
+
+    let answer = invoke(
+        &mut generate,
+        get_event(&request_id, Caller::Iam(CHEF_CLIENT)),
+    )
+    .await;
+    let (status, view) = http_parts(&answer);
+    assert_eq!(status, 200, "{view:#}");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(view["result"]["recipe"]["servings"], 3);
+    assert_eq!(emu.stats().claude.successes, 1);
+    let answer = invoke(
+        &mut generate,
+        get_event(&request_id, Caller::Jwt("someone")),
+    )
+    .await;
+    assert_eq!(http_parts(&answer).0, 404);
 }
