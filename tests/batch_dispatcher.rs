@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ai_chef::batch::{
-    AimdConfig, DynamoResultStore, InMemoryStore, ResultStore, RetryBackoff, SqsJobQueue,
+    AimdConfig, DynamoResultStore, InMemoryStore, RedeliveryDelay, ResultStore, RetryBackoff,
+    SqsJobQueue,
 };
 use ai_chef::config::Config;
 use ai_chef::domain::Target;
@@ -948,4 +949,66 @@ async fn a_failing_message_returns_after_its_backoff_and_reaches_the_dlq_after_m
         "{reached_dlq:?} to the DLQ exceeds the bound {bound:?}"
     );
     assert!(reached_dlq < Duration::from_secs(u64::from(VISIBILITY_SECS)));
+}
+
+/// Records what the worker asked of the queue.
+#[derive(Debug, Default)]
+struct RecordingRedelivery {
+    delays: std::sync::Mutex<Vec<(Option<String>, String, Duration)>>,
+}
+
+#[async_trait::async_trait]
+impl RedeliveryDelay for RecordingRedelivery {
+    async fn delay_redelivery(
+        &self,
+        event_source_arn: Option<&str>,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), String> {
+        self.delays.lock().unwrap().push((
+            event_source_arn.map(str::to_owned),
+            receipt_handle.to_owned(),
+            delay,
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn only_retried_records_are_delayed_by_their_receive_count() {
+    let emu = emulator(None).await;
+    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let recorder = Arc::new(RecordingRedelivery::default());
+    let backoff = RetryBackoff {
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(300),
+        jitter: 0.0,
+    };
+    let app = app.with_redelivery(recorder.clone(), backoff);
+    // The fixture batch (two recipes, one invalid request: nothing to retry) plus a poison
+    // message on its fourth receive.
+    let mut event = load_event("sqs-batch.json");
+    let mut poison = event["Records"][0].clone();
+    poison["messageId"] = json!("poison-1");
+    poison["receiptHandle"] = json!("handle-poison");
+    poison["body"] = json!("{\"jobId\": ");
+    poison["attributes"]["ApproximateReceiveCount"] = json!("4");
+    event["Records"].as_array_mut().unwrap().push(poison);
+    let response = handle(&app, lambda_event(event, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "poison-1"}]})
+    );
+    assert_eq!(store.results("job-demo-1").len(), 3);
+    assert_eq!(
+        *recorder.delays.lock().unwrap(),
+        vec![(
+            Some("arn:aws:sqs:us-east-1:123456789012:ai-chef-jobs".to_owned()),
+            "handle-poison".to_owned(),
+            Duration::from_secs(80)
+        )],
+        "one delay, 10 s × 2^(4-1), for the one retried record"
+    );
 }
