@@ -54,6 +54,7 @@ async fn core_app(endpoint: &str) -> GenerateRecipeApp {
     GenerateRecipeApp {
         service,
         metrics: Arc::new(CapturingSink::default()),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     }
 }
 

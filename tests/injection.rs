@@ -49,6 +49,7 @@ async fn recording_app(endpoint: &str) -> (GenerateRecipeApp, Arc<RecordingChat>
     let app = GenerateRecipeApp {
         service,
         metrics: Arc::new(CapturingSink::default()),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, chat)
 }

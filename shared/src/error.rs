@@ -79,6 +79,9 @@ pub enum ServiceError {
     UnsupportedMediaType { content_type: String },
     #[error("no route for {method} {path}")]
     NotFound { method: String, path: String },
+    /// Async mode asked of a deployment that has no results table or jobs queue.
+    #[error("async mode is not available here: {missing} is not set; use the sync mode")]
+    AsyncUnavailable { missing: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -102,6 +105,7 @@ impl ServiceError {
             ServiceError::DeadlineExceeded { .. } => 504,
             ServiceError::UnsupportedMediaType { .. } => 415,
             ServiceError::NotFound { .. } => 404,
+            ServiceError::AsyncUnavailable { .. } => 503,
             ServiceError::Internal(_) => 500,
         }
     }
@@ -117,6 +121,7 @@ impl ServiceError {
             ServiceError::DeadlineExceeded { .. } => "deadline_exceeded",
             ServiceError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ServiceError::NotFound { .. } => "not_found",
+            ServiceError::AsyncUnavailable { .. } => "async_unavailable",
             ServiceError::Internal(_) => "internal_error",
         }
     }
@@ -132,7 +137,8 @@ impl ServiceError {
             | ServiceError::ConstraintsUnsatisfied { .. }
             | ServiceError::ModelOutputInvalid { .. }
             | ServiceError::UnsupportedMediaType { .. }
-            | ServiceError::NotFound { .. } => false,
+            | ServiceError::NotFound { .. }
+            | ServiceError::AsyncUnavailable { .. } => false,
         }
     }
 

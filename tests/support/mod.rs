@@ -145,6 +145,7 @@ pub async fn generate_app(
     let app = GenerateRecipeApp {
         service: foundation.recipe_service().unwrap(),
         metrics: sink.clone(),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, sink)
 }

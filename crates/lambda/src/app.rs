@@ -91,7 +91,39 @@ pub async fn generate_recipe_app() -> Result<GenerateRecipeApp, InitError> {
     Ok(GenerateRecipeApp {
         service: foundation.recipe_service()?,
         metrics: foundation.metrics_sink(),
+        async_recipes: async_recipes(&foundation),
     })
+}
+
+/// generate-recipe's async mode: the results table and jobs queue when both are set. Without
+/// them the function still starts (sync needs neither) and async requests answer 503 naming
+/// what is missing.
+pub fn async_recipes(foundation: &Foundation) -> crate::handlers::async_recipes::AsyncRecipes {
+    use crate::handlers::async_recipes::AsyncRecipes;
+    let config = &foundation.config;
+    match (&config.results_table, &config.jobs_queue_url) {
+        (Some(table), Some(queue_url)) => AsyncRecipes::Ready {
+            store: Arc::new(ai_chef_aws::dynamo::DynamoResultStore::from_sdk(
+                &foundation.sdk,
+                table,
+            )),
+            queue: Arc::new(ai_chef_aws::sqs::SqsJobQueue::from_sdk(
+                &foundation.sdk,
+                queue_url,
+            )),
+            ttl_days: config.result_ttl_days,
+        },
+        (None, None) => AsyncRecipes::disabled(),
+        (table, _) => {
+            let missing = if table.is_none() {
+                "RESULTS_TABLE"
+            } else {
+                "JOBS_QUEUE_URL"
+            };
+            tracing::warn!(missing, "async mode needs both RESULTS_TABLE and JOBS_QUEUE_URL; async requests will answer 503");
+            AsyncRecipes::Unavailable { missing }
+        }
+    }
 }
 
 pub async fn embed_text_app() -> Result<EmbedTextApp, InitError> {
@@ -111,7 +143,11 @@ pub async fn batch_dispatcher_app(
     let table = foundation.config.require_results_table()?.to_owned();
     let queue_url = foundation.config.require_jobs_queue_url()?.to_owned();
     let store = ai_chef_aws::dynamo::DynamoResultStore::from_sdk(&foundation.sdk, table);
-    let queue = ai_chef_aws::sqs::SqsJobQueue::from_sdk(&foundation.sdk, queue_url);
+    let queue = Arc::new(ai_chef_aws::sqs::SqsJobQueue::from_sdk(
+        &foundation.sdk,
+        queue_url,
+    ));
+    let backoff = ai_chef::batch::RetryBackoff::from_vars(|name| std::env::var(name).ok())?;
     // Model calls without the SDK's retries: the adaptive limit must see every throttle.
     let model_calls = Foundation {
         config: foundation.config.clone(),
@@ -121,6 +157,7 @@ pub async fn batch_dispatcher_app(
         model_calls.recipe_service()?,
         foundation.metrics_sink(),
         Arc::new(store),
-        Arc::new(queue),
-    ))
+        queue.clone(),
+    )
+    .with_redelivery(queue, backoff))
 }

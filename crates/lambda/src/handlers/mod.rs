@@ -2,10 +2,12 @@
 //! kind (warm-up, HTTP, SQS, direct) and answering the contract's JSON. Binaries only build
 //! the app once and hand these to `lambda_runtime::run`.
 
+pub mod async_recipes;
 #[cfg(feature = "jobs")]
 pub mod batch_dispatcher;
 pub mod embed_text;
 pub mod generate_recipe;
+pub mod principal;
 
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
 use ai_chef::error::ServiceError;
