@@ -14,6 +14,7 @@ pub mod extract;
 pub mod generate;
 pub mod handlers;
 pub mod http;
+pub mod latency;
 pub mod metrics;
 pub mod nutrition;
 pub mod prompt;

@@ -4,6 +4,7 @@
 //! test double with the same code.
 
 pub mod client;
+pub mod stream;
 pub mod wire;
 
 use crate::error::{ModelFailure, ServiceError};
@@ -96,9 +97,25 @@ impl ModelCallError {
     }
 }
 
+/// Told the output tokens produced so far while a streamed answer arrives.
+pub type OutputProgress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
 #[async_trait]
 pub trait ChatModelClient: Send + Sync {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelCallError>;
+
+    /// The same call with the answer streamed (`InvokeModelWithResponseStream`): the result
+    /// is the same as [`Self::chat`]'s, and `on_output` hears the output token count as it
+    /// grows. A client without streaming answers buffered and reports the count once.
+    async fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_output: OutputProgress<'_>,
+    ) -> Result<ChatResponse, ModelCallError> {
+        let response = self.chat(request).await?;
+        on_output(response.output_tokens);
+        Ok(response)
+    }
 }
 
 #[async_trait]
