@@ -63,6 +63,7 @@ impl Foundation {
     /// and the name fallback); an index that does not fit this configuration fails the start.
     pub fn recipe_service(&self) -> Result<RecipeService, InitError> {
         validate_templates()?;
+        crate::latency::LatencyProfiles::embedded().map_err(|e| InitError::Other(e.to_string()))?;
         let table = FoodTable::load_embedded()?;
         let bedrock = self.bedrock();
         let retrieval = crate::retrieval::load_embedded(
