@@ -75,6 +75,9 @@ pub enum ServiceError {
     },
     #[error("the Lambda deadline left no time for another attempt ({attempts} attempt(s) made)")]
     DeadlineExceeded { attempts: u32 },
+    /// A model call ran into the deadline and was cut off (it was billed for nothing).
+    #[error("the model call of attempt {attempts} was cut off by the Lambda deadline")]
+    CallCutOff { attempts: u32 },
     /// The latency estimate says the next attempt would be cut off by the deadline, so it is
     /// not started (and not billed).
     #[error("the next attempt needs about {needed_ms} ms of model time but only {left_ms} ms are left before the deadline ({attempts} attempt(s) made); for recipes that take longer, send \"mode\": \"async\" or use the streaming function URL")]
@@ -107,7 +110,9 @@ impl ServiceError {
             ServiceError::Throttled { .. } => 429,
             ServiceError::ModelOutputInvalid { .. } => 502,
             ServiceError::ModelUnavailable { .. } => 503,
-            ServiceError::DeadlineExceeded { .. } | ServiceError::AttemptCannotFinish { .. } => 504,
+            ServiceError::DeadlineExceeded { .. }
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => 504,
             ServiceError::UnsupportedMediaType { .. } => 415,
             ServiceError::NotFound { .. } => 404,
             ServiceError::Internal(_) => 500,
@@ -122,9 +127,9 @@ impl ServiceError {
             ServiceError::Throttled { .. } => "throttled",
             ServiceError::ModelOutputInvalid { .. } => "model_output_invalid",
             ServiceError::ModelUnavailable { .. } => "model_unavailable",
-            ServiceError::DeadlineExceeded { .. } | ServiceError::AttemptCannotFinish { .. } => {
-                "deadline_exceeded"
-            }
+            ServiceError::DeadlineExceeded { .. }
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => "deadline_exceeded",
             ServiceError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Internal(_) => "internal_error",
@@ -136,7 +141,8 @@ impl ServiceError {
         match self {
             ServiceError::Throttled { .. }
             | ServiceError::DeadlineExceeded { .. }
-            | ServiceError::AttemptCannotFinish { .. } => true,
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => true,
             ServiceError::ModelUnavailable { failure, .. } => failure.is_transient(),
             ServiceError::Internal(_) => true,
             ServiceError::InvalidRequest { .. }

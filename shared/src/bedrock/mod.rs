@@ -77,7 +77,7 @@ impl ModelCallError {
     /// error is `model_output_invalid`.
     pub fn into_service_error(self, attempts: u32) -> ServiceError {
         if self.timed_out {
-            return ServiceError::DeadlineExceeded { attempts };
+            return ServiceError::CallCutOff { attempts };
         }
         match self.failure {
             ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded => {
