@@ -14,12 +14,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ai_chef::bedrock::client::BedrockClient;
+use ai_chef::config::Config;
 use ai_chef::generate::RecipeService;
 use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
 use ai_chef::handlers::{embed_text, generate_recipe};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
-use ai_chef::config::Config;
 use ai_chef_tests::*;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, LatencyProfile, TimeScale};
 use serde_json::{json, Value};
@@ -390,7 +390,10 @@ async fn a_repair_that_cannot_finish_is_refused_after_the_first_answer_without_a
         t.status, t.elapsed, t.body["error"]["message"]
     );
     assert_deadline_exceeded(&t, deadline);
-    assert_eq!(t.calls, 1, "the repair was started though it could not finish");
+    assert_eq!(
+        t.calls, 1,
+        "the repair was started though it could not finish"
+    );
     let stats = emu.stats();
     assert_eq!(stats.claude.successes, 1, "the one billed call finished");
     assert!(t.body["error"]["message"]

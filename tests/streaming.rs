@@ -112,7 +112,10 @@ fn parse_sse(body: &str) -> Vec<Sse> {
 }
 
 /// Invokes with the function URL event and returns the SSE events.
-async fn stream_recipe(process: &mut FunctionProcess, deadline: Duration) -> (Invocation, Vec<Sse>) {
+async fn stream_recipe(
+    process: &mut FunctionProcess,
+    deadline: Duration,
+) -> (Invocation, Vec<Sse>) {
     let invocation = process
         .invoke(load_event(URL_EVENT), deadline)
         .await
@@ -156,7 +159,10 @@ fn assert_contract_order(events: &[Sse]) {
                 assert!(event.data["modelId"].as_str().unwrap().contains("claude"));
             }
             "progress" => {
-                assert_eq!(event.data["attempt"], attempt, "progress before its attempt");
+                assert_eq!(
+                    event.data["attempt"], attempt,
+                    "progress before its attempt"
+                );
                 let tokens = event.data["outputTokens"].as_u64().unwrap();
                 assert!(tokens > last_tokens, "output tokens only grow: {names:?}");
                 last_tokens = tokens;
@@ -189,7 +195,12 @@ async fn the_stream_shows_the_attempt_and_its_progress_then_the_verified_recipe(
     assert_eq!(recipe.data["meta"]["attempts"], 1);
     let checks = recipe.data["checks"].as_array().unwrap();
     assert!(!checks.is_empty() && checks.iter().all(|c| c["passed"] == true));
-    assert!(recipe.data["nutrition"]["perServing"]["kcal"].as_f64().unwrap() > 0.0);
+    assert!(
+        recipe.data["nutrition"]["perServing"]["kcal"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert_eq!(emu.stats().claude.calls, 1);
 
     // The first progress event arrives long before the answer is complete.
@@ -203,7 +214,10 @@ async fn the_stream_shows_the_attempt_and_its_progress_then_the_verified_recipe(
         last.as_secs_f64() * TIME_SCALE,
         count(&events, "progress")
     );
-    assert!(first < last / 2, "first progress {first:?}, recipe {last:?}");
+    assert!(
+        first < last / 2,
+        "first progress {first:?}, recipe {last:?}"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +261,7 @@ async fn faults_end_the_stream_with_an_error_event_carrying_the_status() {
             "throttled",
         ),
         (
-            r#"{"streamError": {"error": "ModelStreamErrorException", "scope": "claude"}}"#,
+            r#"{"streamError": {"error": "modelStreamErrorException", "scope": "claude"}}"#,
             502,
             "model_output_invalid",
         ),
@@ -313,7 +327,10 @@ async fn a_bad_body_or_route_on_the_url_is_answered_in_streaming_mode_too() {
     let mut other = load_event(URL_EVENT);
     other["rawPath"] = json!("/nowhere");
     other["requestContext"]["http"]["path"] = json!("/nowhere");
-    let invocation = process.invoke(other, Duration::from_secs(10)).await.unwrap();
+    let invocation = process
+        .invoke(other, Duration::from_secs(10))
+        .await
+        .unwrap();
     let stream = invocation.stream.unwrap();
     assert_eq!(stream.status_code(), 404);
     let body: Value = serde_json::from_slice(&stream.body).unwrap();

@@ -118,8 +118,7 @@ async fn run(route: &str, requests: usize, scale: f64, model: &str) -> (Tally, u
         let (status, verified_body) = match &invocation.stream {
             None => {
                 let status = response["statusCode"].as_u64().unwrap();
-                let body: Value =
-                    serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+                let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
                 if body["error"]["message"]
                     .as_str()
                     .is_some_and(|m| m.contains("cut off by the Lambda deadline"))
@@ -146,9 +145,7 @@ async fn run(route: &str, requests: usize, scale: f64, model: &str) -> (Tally, u
                     .unwrap();
                     if name == "progress" && tally.first_progress_modelled.len() <= i {
                         let at = stream.arrival_of(offset).unwrap();
-                        tally
-                            .first_progress_modelled
-                            .push(at.as_secs_f64() * scale);
+                        tally.first_progress_modelled.push(at.as_secs_f64() * scale);
                     }
                     if name == "recipe" || name == "error" {
                         final_event = Some((name.to_owned(), data));
@@ -169,7 +166,9 @@ async fn run(route: &str, requests: usize, scale: f64, model: &str) -> (Tally, u
                 }
             }
         };
-        tally.total_modelled.push(invocation.round_trip.as_secs_f64() * scale);
+        tally
+            .total_modelled
+            .push(invocation.round_trip.as_secs_f64() * scale);
         *tally.statuses.entry(status).or_default() += 1;
         if let Some(body) = verified_body {
             assert!(body["checks"]

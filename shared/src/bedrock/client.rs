@@ -118,7 +118,15 @@ fn call_timeouts(timeout: Duration) -> aws_sdk_bedrockruntime::config::Builder {
 /// A Bedrock error code (the exception's name) as a [`ModelFailure`]; the streaming
 /// operation and its mid-stream errors are classified by the same names as `InvokeModel`.
 fn failure_for_code(code: Option<&str>) -> ModelFailure {
-    match code.unwrap_or_default() {
+    // Mid-stream exception events name their type in lower camel case
+    // (`modelStreamErrorException`), operation errors in upper camel case.
+    let code = code.unwrap_or_default();
+    let mut chars = code.chars();
+    let code: String = match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    };
+    match code.as_str() {
         "ThrottlingException" => ModelFailure::Throttling,
         "ServiceQuotaExceededException" => ModelFailure::ServiceQuotaExceeded,
         "ModelNotReadyException" => ModelFailure::ModelNotReady,
@@ -132,6 +140,50 @@ fn failure_for_code(code: Option<&str>) -> ModelFailure {
         other if other.contains("Throttl") => ModelFailure::Throttling,
         _ => ModelFailure::Unknown,
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_exception_names_map_like_operation_errors() {
+        assert_eq!(
+            failure_for_code(Some("modelStreamErrorException")),
+            ModelFailure::ModelError
+        );
+        assert_eq!(
+            failure_for_code(Some("ThrottlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(
+            failure_for_code(Some("throttlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(failure_for_code(None), ModelFailure::Unknown);
+    }
+}
+
+/// Maps an exception event inside the stream; the modelled variants are matched by type
+/// (their error metadata may carry no code).
+fn classify_stream_event<R: std::fmt::Debug>(
+    err: SdkError<ResponseStreamError, R>,
+) -> ModelCallError {
+    let SdkError::ServiceError(service) = err else {
+        return classify_streaming(err);
+    };
+    let err = service.into_err();
+    let message = err.message().unwrap_or("no message").to_owned();
+    let failure = match &err {
+        ResponseStreamError::ModelStreamErrorException(_) => ModelFailure::ModelError,
+        ResponseStreamError::ThrottlingException(_) => ModelFailure::Throttling,
+        ResponseStreamError::InternalServerException(_) => ModelFailure::InternalServer,
+        ResponseStreamError::ModelTimeoutException(_) => ModelFailure::ModelTimeout,
+        ResponseStreamError::ServiceUnavailableException(_) => ModelFailure::ServiceUnavailable,
+        ResponseStreamError::ValidationException(_) => ModelFailure::Validation,
+        other => failure_for_code(other.code()),
+    };
+    ModelCallError::new(failure, message)
 }
 
 /// Maps an SDK error of the streaming operation (or of one of its events) like [`classify`].
@@ -268,11 +320,7 @@ impl ChatModelClient for BedrockClient {
                 .map_err(classify_streaming::<InvokeModelWithResponseStreamError, _>)?;
             let mut events = output.body;
             let mut answer = StreamedAnswer::default();
-            while let Some(event) = events
-                .recv()
-                .await
-                .map_err(classify_streaming::<ResponseStreamError, _>)?
-            {
+            while let Some(event) = events.recv().await.map_err(classify_stream_event)? {
                 let ResponseStream::Chunk(part) = event else {
                     continue;
                 };
