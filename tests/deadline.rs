@@ -6,9 +6,14 @@
 //! The emulator's `latencyMs` slows every call, Titan's too, so the attempt-level cases run
 //! the recipe service without retrieval (its prompt facts embed a query with Titan first);
 //! the fully wired app is held to the same end result: 504 before the deadline.
+//!
+//! The latency estimate: with the model's profile (data/model-latency.toml) at a given
+//! `model_time_scale`, an attempt whose modelled call would not end before the deadline is
+//! refused with 504 and a pointer to async or streaming, and the model is never called.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ai_chef::config::Config;
 use ai_chef::generate::RecipeService;
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
@@ -16,6 +21,7 @@ use ai_chef_aws::bedrock::BedrockClient;
 use ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp;
 use ai_chef_lambda::handlers::{embed_text, generate_recipe};
 use ai_chef_tests::*;
+use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, LatencyProfile, TimeScale};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +45,10 @@ enum Wiring {
 }
 
 async fn core_app(endpoint: &str) -> GenerateRecipeApp {
-    let config = test_config();
+    core_app_with(endpoint, test_config()).await
+}
+
+async fn core_app_with(endpoint: &str, config: Config) -> GenerateRecipeApp {
     let sdk = sdk_config(endpoint, config.bedrock_max_attempts).await;
     let verifier = Arc::new(TableVerifier::new(
         FoodTable::load_embedded().unwrap(),
@@ -275,4 +284,128 @@ async fn a_direct_invocation_out_of_time_answers_the_error_object() {
     .unwrap();
     assert!(started.elapsed() < Duration::from_millis(1200));
     assert_eq!(answer["error"]["code"], "deadline_exceeded");
+}
+
+/// An emulator that waits out the realistic profile, `scale` times faster.
+async fn realistic_emulator(plan: &str, scale: f64) -> Emulator {
+    Emulator::start(EmulatorOptions {
+        faults: FaultPlan::from_json(plan).unwrap(),
+        latency: LatencyProfile::Realistic,
+        time_scale: TimeScale::new(scale).unwrap(),
+        ..EmulatorOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The test config with the model's profile at `scale` (1 = Bedrock's own speed).
+fn scaled_config(scale: f64) -> Config {
+    Config {
+        model_time_scale: scale,
+        ..test_config()
+    }
+}
+
+async fn run_scaled(emu: &Emulator, config: Config, deadline: Duration) -> Timed {
+    let app = core_app_with(&emu.endpoint(), config).await;
+    let started = Instant::now();
+    let response = generate_recipe::handle(&app, lambda_event(load_event(KETO), deadline))
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let (status, body) = http_parts(&response);
+    Timed {
+        status,
+        body,
+        elapsed,
+        calls: emu.stats().claude.calls,
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_the_profile_says_cannot_finish_is_refused_without_a_model_call() {
+    // Claude Sonnet 4.5 at Bedrock's speed: ~1.8 s + 1,500 tokens / 63 per s ≈ 26 s for an
+    // answer; 10 s cannot hold it, so nothing is called (and nothing billed).
+    let emu = emulator(None).await;
+    let deadline = Duration::from_secs(10);
+    let t = run_scaled(&emu, scaled_config(1.0), deadline).await;
+    println!(
+        "sonnet at scale 1, deadline 10 s -> {} in {:?}: {}",
+        t.status, t.elapsed, t.body["error"]["message"]
+    );
+    assert_deadline_exceeded(&t, deadline);
+    assert_eq!(t.calls, 0, "a call was made that could not finish");
+    assert_eq!(emu.stats().total_calls, 0);
+    assert!(t.elapsed < Duration::from_millis(500), "{:?}", t.elapsed);
+    let message = t.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("async") && message.contains("stream"),
+        "{message}"
+    );
+
+    // Haiku 4.5 is about 2.5 times faster: the same request fits into 15 s.
+    let haiku = http_event_with_body(
+        KETO,
+        &load_event(KETO)["body"]
+            .as_str()
+            .unwrap()
+            .replace("\"sonnet\"", "\"haiku\""),
+    );
+    let app = core_app_with(&emu.endpoint(), scaled_config(1.0)).await;
+    let response = generate_recipe::handle(&app, lambda_event(haiku, Duration::from_secs(15)))
+        .await
+        .unwrap();
+    let (status, body) = http_parts(&response);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(emu.stats().claude.calls, 1);
+}
+
+#[tokio::test]
+async fn an_attempt_that_fits_proceeds_and_answers_in_time() {
+    // Scaled 10x: the answer is modelled at ~2.6 s, the deadline is 5 s.
+    let emu = realistic_emulator("{}", 10.0).await;
+    let deadline = Duration::from_secs(5);
+    let t = run_scaled(&emu, scaled_config(10.0), deadline).await;
+    println!(
+        "sonnet at scale 10, deadline 5 s -> {} in {:?}",
+        t.status, t.elapsed
+    );
+    assert_eq!(t.status, 200, "{:#}", t.body);
+    assert_eq!(t.calls, 1);
+    assert!(t.elapsed < deadline);
+}
+
+#[tokio::test]
+async fn a_repair_that_cannot_finish_is_refused_after_the_first_answer_without_a_second_call() {
+    // Scaled 20x, a 30 s Lambda deadline modelled (1.5 s): the first answer (~1.2 s
+    // modelled/20) fails keto, and the repair, expected to take as long, no longer fits.
+    let emu = realistic_emulator(r#"{"violateFirst": "carbHeavy"}"#, 20.0).await;
+    let config = Config {
+        deadline_margin: Duration::from_millis(75),
+        ..scaled_config(20.0)
+    };
+    let deadline = Duration::from_millis(1500);
+    let t = run_scaled(&emu, config.clone(), deadline).await;
+    println!(
+        "sonnet at scale 20, repair needed, deadline 1.5 s -> {} in {:?}: {}",
+        t.status, t.elapsed, t.body["error"]["message"]
+    );
+    assert_deadline_exceeded(&t, deadline);
+    assert_eq!(
+        t.calls, 1,
+        "the repair was started though it could not finish"
+    );
+    let stats = emu.stats();
+    assert_eq!(stats.claude.successes, 1, "the one billed call finished");
+    assert!(t.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 attempt(s) made"));
+
+    // Given a deadline that holds both calls, the same request is repaired.
+    let emu = realistic_emulator(r#"{"violateFirst": "carbHeavy"}"#, 20.0).await;
+    let t = run_scaled(&emu, config, Duration::from_secs(4)).await;
+    assert_eq!(t.status, 200, "{:#}", t.body);
+    assert_eq!(t.body["meta"]["attempts"], 2);
+    assert_eq!(t.calls, 2);
 }

@@ -35,6 +35,8 @@ pub const ENV_VARS: &[&str] = &[
     "RESULTS_TABLE",
     "JOBS_QUEUE_URL",
     "RESULT_TTL_DAYS",
+    "MODEL_TIME_SCALE",
+    "EXPECTED_OUTPUT_TOKENS",
     "NUTRITION_INDEX_SOURCE",
     "RUST_LOG",
 ];
@@ -157,6 +159,15 @@ pub struct Config {
     pub results_table: Option<String>,
     pub jobs_queue_url: Option<String>,
     pub result_ttl_days: u32,
+    /// Divides the latency profile's times (`MODEL_TIME_SCALE`): 1 against Bedrock; in local
+    /// runs the emulator's `--time-scale`, so the deadline estimate matches the scaled model.
+    pub model_time_scale: f64,
+    /// Output tokens a recipe answer is expected to take (`EXPECTED_OUTPUT_TOKENS`), for the
+    /// estimate of whether a first attempt can finish before the deadline. Korean recipe
+    /// answers of this schema run 1,000-1,500 tokens on Claude Sonnet 4.5 (issue 13's
+    /// figures); the upper end is taken so that a call that would be cut off is not started.
+    /// English answers are shorter, so for them the estimate errs on the safe side.
+    pub expected_output_tokens: u32,
 }
 
 impl Default for Config {
@@ -174,6 +185,8 @@ impl Default for Config {
             results_table: None,
             jobs_queue_url: None,
             result_ttl_days: 30,
+            model_time_scale: 1.0,
+            expected_output_tokens: 1500,
         }
     }
 }
@@ -262,6 +275,13 @@ impl Config {
             results_table: env.get("RESULTS_TABLE").map(str::to_owned),
             jobs_queue_url: env.get("JOBS_QUEUE_URL").map(str::to_owned),
             result_ttl_days: env.number("RESULT_TTL_DAYS", defaults.result_ttl_days, 1, 3650)?,
+            model_time_scale: env.scale("MODEL_TIME_SCALE", defaults.model_time_scale)?,
+            expected_output_tokens: env.number(
+                "EXPECTED_OUTPUT_TOKENS",
+                defaults.expected_output_tokens,
+                1,
+                64_000,
+            )?,
         })
     }
 
@@ -291,6 +311,20 @@ impl Vars {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A time scale: a finite number from 0.001 to 100000 (how many times faster than real).
+    fn scale(&self, name: &'static str, default: f64) -> Result<f64, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<f64>() {
+            Ok(value) if value.is_finite() && (0.001..=100_000.0).contains(&value) => Ok(value),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("`{raw}` is not a number from 0.001 to 100000"),
+            }),
+        }
     }
 
     fn number(
@@ -386,6 +420,12 @@ mod tests {
         assert!(err.to_string().contains("METRICS_SINK"), "{err}");
         let err = Config::from_vars(vars(&[("MODEL_ID_HAIKU", "bad id with spaces")])).unwrap_err();
         assert!(err.to_string().contains("MODEL_ID_HAIKU"), "{err}");
+        for scale in ["0", "-2", "fast", "inf"] {
+            let err = Config::from_vars(vars(&[("MODEL_TIME_SCALE", scale)])).unwrap_err();
+            assert!(err.to_string().contains("MODEL_TIME_SCALE"), "{err}");
+        }
+        let scaled = Config::from_vars(vars(&[("MODEL_TIME_SCALE", "20")])).unwrap();
+        assert_eq!(scaled.model_time_scale, 20.0);
         let err = Config::from_vars(vars(&[("DEFAULT_MODEL", "gpt")])).unwrap_err();
         assert!(err.to_string().contains("DEFAULT_MODEL"), "{err}");
     }

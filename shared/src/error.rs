@@ -75,6 +75,17 @@ pub enum ServiceError {
     },
     #[error("the Lambda deadline left no time for another attempt ({attempts} attempt(s) made)")]
     DeadlineExceeded { attempts: u32 },
+    /// A model call ran into the deadline and was cut off (it was billed for nothing).
+    #[error("the model call of attempt {attempts} was cut off by the Lambda deadline")]
+    CallCutOff { attempts: u32 },
+    /// The latency estimate says the next attempt would be cut off by the deadline, so it is
+    /// not started (and not billed).
+    #[error("the next attempt needs about {needed_ms} ms of model time but only {left_ms} ms are left before the deadline ({attempts} attempt(s) made); for recipes that take longer, send \"mode\": \"async\" or use the streaming function URL")]
+    AttemptCannotFinish {
+        attempts: u32,
+        needed_ms: u64,
+        left_ms: u64,
+    },
     #[error("content type `{content_type}` is not supported; send application/json")]
     UnsupportedMediaType { content_type: String },
     #[error("no route for {method} {path}")]
@@ -102,7 +113,9 @@ impl ServiceError {
             ServiceError::Throttled { .. } => 429,
             ServiceError::ModelOutputInvalid { .. } => 502,
             ServiceError::ModelUnavailable { .. } => 503,
-            ServiceError::DeadlineExceeded { .. } => 504,
+            ServiceError::DeadlineExceeded { .. }
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => 504,
             ServiceError::UnsupportedMediaType { .. } => 415,
             ServiceError::NotFound { .. } => 404,
             ServiceError::AsyncUnavailable { .. } => 503,
@@ -118,7 +131,9 @@ impl ServiceError {
             ServiceError::Throttled { .. } => "throttled",
             ServiceError::ModelOutputInvalid { .. } => "model_output_invalid",
             ServiceError::ModelUnavailable { .. } => "model_unavailable",
-            ServiceError::DeadlineExceeded { .. } => "deadline_exceeded",
+            ServiceError::DeadlineExceeded { .. }
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => "deadline_exceeded",
             ServiceError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::AsyncUnavailable { .. } => "async_unavailable",
@@ -129,7 +144,10 @@ impl ServiceError {
     /// True when a later attempt may succeed: batch messages failing this way are retried.
     pub fn is_transient(&self) -> bool {
         match self {
-            ServiceError::Throttled { .. } | ServiceError::DeadlineExceeded { .. } => true,
+            ServiceError::Throttled { .. }
+            | ServiceError::DeadlineExceeded { .. }
+            | ServiceError::AttemptCannotFinish { .. }
+            | ServiceError::CallCutOff { .. } => true,
             ServiceError::ModelUnavailable { failure, .. } => failure.is_transient(),
             ServiceError::Internal(_) => true,
             ServiceError::InvalidRequest { .. }

@@ -5,6 +5,10 @@
 //! [`RecipeVerifier`] passes; otherwise the failing checks are stated to the model and it is
 //! asked again. Out of attempts means 422 (checks failed) or 502 (unusable output); out of
 //! time means 504. Nothing here knows about HTTP or Lambda events.
+//!
+//! Before each attempt the model's latency profile estimates how long the call will take;
+//! an attempt that the deadline would cut off is not started (so not billed). A caller that
+//! wants to watch the work (the streamed route) passes a [`ProgressSink`].
 
 use crate::bedrock::{ChatModelClient, ChatRequest, Message, Role, StopReason};
 use crate::cache::{cache_key, ResponseCache};
@@ -13,10 +17,12 @@ use crate::deadline::Deadline;
 use crate::domain::{Check, Language, NutritionReport, Recipe};
 use crate::error::ServiceError;
 use crate::extract::{extract_recipe, ExtractError};
+use crate::latency::{estimate_prompt_tokens, scaled, LatencyProfiles};
 use crate::metrics::{CallStatus, MetricsRecorder};
 use crate::prompt;
 use crate::request::RecipeRequest;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +30,22 @@ use std::time::{Duration, Instant};
 pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_millis(500);
 const FIRST_TEMPERATURE: f32 = 0.7;
 const REPAIR_TEMPERATURE: f32 = 0.3;
+/// Output-token progress is reported every this many tokens, not on every text delta.
+const PROGRESS_STEP_TOKENS: u64 = 20;
+
+/// What a generation reports while it works, in order: an attempt starts, its answer grows,
+/// and (before a repair) which checks the answer failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    AttemptStarted { attempt: u32, model_id: String },
+    OutputTokens { attempt: u32, output_tokens: u64 },
+    ChecksFailed { attempt: u32, failed: Vec<Check> },
+}
+
+/// Receives [`Progress`] as it happens; must not block (the streamed route queues it).
+pub trait ProgressSink: Send + Sync {
+    fn report(&self, progress: Progress);
+}
 
 /// The deterministic judge of a recipe: nutrition from the food table and every check.
 pub trait RecipeVerifier: Send + Sync {
@@ -108,6 +130,9 @@ pub struct RecipeService {
     verifier: Arc<dyn RecipeVerifier>,
     facts: Option<Arc<dyn PromptFacts>>,
     cache: ResponseCache<GenerateResponse>,
+    /// Model timing for the deadline estimate; `None` only if the built-in file were
+    /// invalid, which the app's start-up check refuses.
+    latency: Option<&'static LatencyProfiles>,
 }
 
 impl std::fmt::Debug for RecipeService {
@@ -132,6 +157,7 @@ impl RecipeService {
             verifier,
             facts,
             cache,
+            latency: LatencyProfiles::embedded().ok(),
         }
     }
 
@@ -165,6 +191,37 @@ impl RecipeService {
         request: &RecipeRequest,
         deadline: Deadline,
         metrics: &MetricsRecorder,
+    ) -> Result<GenerateResponse, ServiceError> {
+        self.generate_with_progress(request, deadline, metrics, None)
+            .await
+    }
+
+    /// The modelled duration of a call with this prompt and expected answer length, at the
+    /// configured time scale; `None` for a model the latency profiles do not describe.
+    fn estimated_call(
+        &self,
+        model_id: &str,
+        system: &str,
+        messages: &[Message],
+        expected_output_tokens: u64,
+    ) -> Option<Duration> {
+        let family = self.latency?.family_for(model_id)?;
+        let prompt_bytes = system.len() + messages.iter().map(|m| m.content.len()).sum::<usize>();
+        let output = expected_output_tokens.min(u64::from(self.config.max_tokens));
+        Some(scaled(
+            family.call_duration(estimate_prompt_tokens(prompt_bytes), output),
+            self.config.model_time_scale,
+        ))
+    }
+
+    /// [`Self::generate`], reporting each step to `progress` and streaming the model's
+    /// answers when a sink is given.
+    pub async fn generate_with_progress(
+        &self,
+        request: &RecipeRequest,
+        deadline: Deadline,
+        metrics: &MetricsRecorder,
+        progress: Option<&dyn ProgressSink>,
     ) -> Result<GenerateResponse, ServiceError> {
         let started = Instant::now();
         let model_id = self
@@ -212,6 +269,9 @@ impl RecipeService {
         let mut attempts = 0u32;
         let mut last_failure: Option<AttemptFailure> = None;
         let mut slowest_call = Duration::ZERO;
+        // The first answer's length is expected from the configured figure; a repair rewrites
+        // the recipe, so it is expected to be as long as the longest answer so far.
+        let mut expected_output = u64::from(self.config.expected_output_tokens);
 
         while attempts < self.config.max_attempts {
             // No attempt starts that cannot finish: it needs at least the time the slowest
@@ -224,6 +284,24 @@ impl RecipeService {
                     return Err(ServiceError::DeadlineExceeded { attempts });
                 }
             };
+            // A call the deadline would cut off is not started: it would be billed for nothing.
+            if let Some(needed) =
+                self.estimated_call(&model_id, &system, &messages, expected_output)
+            {
+                if needed > budget {
+                    tracing::warn!(
+                        attempts,
+                        needed_ms = needed.as_millis() as u64,
+                        left_ms = budget.as_millis() as u64,
+                        "the next attempt cannot finish before the deadline; not started"
+                    );
+                    return Err(ServiceError::AttemptCannotFinish {
+                        attempts,
+                        needed_ms: needed.as_millis() as u64,
+                        left_ms: budget.as_millis() as u64,
+                    });
+                }
+            }
             attempts += 1;
             let call = ChatRequest {
                 model_id: model_id.clone(),
@@ -237,7 +315,34 @@ impl RecipeService {
                 },
                 timeout: budget,
             };
-            let answer = match self.chat.chat(&call).await {
+            let outcome = match progress {
+                None => self.chat.chat(&call).await,
+                Some(sink) => {
+                    sink.report(Progress::AttemptStarted {
+                        attempt: attempts,
+                        model_id: model_id.clone(),
+                    });
+                    let attempt = attempts;
+                    let reported = AtomicU64::new(0);
+                    let on_output = |output_tokens: u64| {
+                        let last = reported.load(Ordering::Relaxed);
+                        let due = if last == 0 {
+                            output_tokens > 0
+                        } else {
+                            output_tokens >= last + PROGRESS_STEP_TOKENS
+                        };
+                        if due {
+                            reported.store(output_tokens, Ordering::Relaxed);
+                            sink.report(Progress::OutputTokens {
+                                attempt,
+                                output_tokens,
+                            });
+                        }
+                    };
+                    self.chat.chat_streamed(&call, &on_output).await
+                }
+            };
+            let answer = match outcome {
                 Ok(answer) => {
                     metrics.record_call(&model_id, CallStatus::Success, answer.latency);
                     answer
@@ -249,6 +354,7 @@ impl RecipeService {
                 }
             };
             slowest_call = slowest_call.max(answer.latency);
+            expected_output = expected_output.max(answer.output_tokens);
             input_tokens += answer.input_tokens;
             output_tokens += answer.output_tokens;
 
@@ -304,6 +410,12 @@ impl RecipeService {
                     (output_feedback(reason, request.language), check.to_string())
                 }
             };
+            if let Some(sink) = progress.filter(|_| attempts < self.config.max_attempts) {
+                sink.report(Progress::ChecksFailed {
+                    attempt: attempts,
+                    failed: failed_checks(&failure),
+                });
+            }
             messages.push(Message {
                 role: Role::Assistant,
                 content: truncate_for_history(&answer.text),
@@ -324,6 +436,21 @@ impl RecipeService {
             }
             None => Err(ServiceError::DeadlineExceeded { attempts }),
         }
+    }
+}
+
+/// The failed checks of an attempt; unusable output is stated as a failed `outputFormat` check.
+fn failed_checks(failure: &AttemptFailure) -> Vec<Check> {
+    match failure {
+        AttemptFailure::Checks(failed) => failed.clone(),
+        AttemptFailure::Output(reason) => vec![Check {
+            rule: "outputFormat".to_owned(),
+            passed: false,
+            value: 0.0,
+            limit: 0.0,
+            offending: vec![reason.clone()],
+            source: "model".to_owned(),
+        }],
     }
 }
 

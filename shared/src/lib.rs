@@ -11,6 +11,7 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod generate;
+pub mod latency;
 pub mod metrics;
 pub mod nutrition;
 pub mod prompt;

@@ -1,16 +1,18 @@
-//! [`ChatModelClient`] and [`EmbeddingClient`] over the AWS SDK's `InvokeModel`.
+//! [`ChatModelClient`] and [`EmbeddingClient`] over the AWS SDK's `InvokeModel` (and
+//! `InvokeModelWithResponseStream` for streamed answers).
 //!
 //! Retries are the SDK's own (standard mode, attempts and backoff set explicitly in
 //! [`sdk_config`]); each call is additionally bounded by the time left before the Lambda
 //! deadline through a per-operation timeout override, so no attempt outlives the invocation.
 
+use ai_chef::bedrock::stream::StreamedAnswer;
 use ai_chef::bedrock::wire::{
     ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
     ANTHROPIC_VERSION,
 };
 use ai_chef::bedrock::{
     ChatModelClient, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, EmbeddingClient,
-    ModelCallError,
+    ModelCallError, OutputProgress,
 };
 use ai_chef::error::ModelFailure;
 use async_trait::async_trait;
@@ -19,7 +21,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
+use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamError;
 use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
+use aws_sdk_bedrockruntime::types::ResponseStream;
 use std::time::{Duration, Instant};
 
 /// The same value everywhere, so every call shares one cached HTTP client.
@@ -90,13 +95,6 @@ impl BedrockClient {
         timeout: Duration,
     ) -> Result<(Vec<u8>, Duration), ModelCallError> {
         let started = Instant::now();
-        let override_timeouts = aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_timeout(timeout)
-                .operation_attempt_timeout(timeout)
-                .build(),
-        );
         let call = self
             .client
             .invoke_model()
@@ -105,7 +103,7 @@ impl BedrockClient {
             .accept("application/json")
             .body(Blob::new(body))
             .customize()
-            .config_override(override_timeouts)
+            .config_override(call_timeouts(timeout))
             .send();
         // The SDK's timeout should fire first; this outer bound guards against any path that
         // the SDK's timers do not cover (e.g. a stalled body stream).
@@ -125,6 +123,119 @@ impl BedrockClient {
             }
             Ok(Ok(output)) => Ok((output.body.into_inner(), latency)),
         }
+    }
+}
+
+/// The per-call override: the operation (SDK retries included) ends within `timeout`.
+fn call_timeouts(timeout: Duration) -> aws_sdk_bedrockruntime::config::Builder {
+    aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_timeout(timeout)
+            .operation_attempt_timeout(timeout)
+            .build(),
+    )
+}
+
+/// A Bedrock error code (the exception's name) as a [`ModelFailure`]; the streaming
+/// operation and its mid-stream errors are classified by the same names as `InvokeModel`.
+fn failure_for_code(code: Option<&str>) -> ModelFailure {
+    // Mid-stream exception events name their type in lower camel case
+    // (`modelStreamErrorException`), operation errors in upper camel case.
+    let code = code.unwrap_or_default();
+    let mut chars = code.chars();
+    let code: String = match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    };
+    match code.as_str() {
+        "ThrottlingException" => ModelFailure::Throttling,
+        "ServiceQuotaExceededException" => ModelFailure::ServiceQuotaExceeded,
+        "ModelNotReadyException" => ModelFailure::ModelNotReady,
+        "ModelTimeoutException" => ModelFailure::ModelTimeout,
+        "ServiceUnavailableException" => ModelFailure::ServiceUnavailable,
+        "InternalServerException" => ModelFailure::InternalServer,
+        "ValidationException" => ModelFailure::Validation,
+        "AccessDeniedException" => ModelFailure::AccessDenied,
+        "ResourceNotFoundException" => ModelFailure::ResourceNotFound,
+        "ModelErrorException" | "ModelStreamErrorException" => ModelFailure::ModelError,
+        other if other.contains("Throttl") => ModelFailure::Throttling,
+        _ => ModelFailure::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_exception_names_map_like_operation_errors() {
+        assert_eq!(
+            failure_for_code(Some("modelStreamErrorException")),
+            ModelFailure::ModelError
+        );
+        assert_eq!(
+            failure_for_code(Some("ThrottlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(
+            failure_for_code(Some("throttlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(failure_for_code(None), ModelFailure::Unknown);
+    }
+}
+
+/// Maps an exception event inside the stream; the modelled variants are matched by type
+/// (their error metadata may carry no code).
+fn classify_stream_event<R: std::fmt::Debug>(
+    err: SdkError<ResponseStreamError, R>,
+) -> ModelCallError {
+    let SdkError::ServiceError(service) = err else {
+        return classify_streaming(err);
+    };
+    let err = service.into_err();
+    let message = err.message().unwrap_or("no message").to_owned();
+    let failure = match &err {
+        ResponseStreamError::ModelStreamErrorException(_) => ModelFailure::ModelError,
+        ResponseStreamError::ThrottlingException(_) => ModelFailure::Throttling,
+        ResponseStreamError::InternalServerException(_) => ModelFailure::InternalServer,
+        ResponseStreamError::ModelTimeoutException(_) => ModelFailure::ModelTimeout,
+        ResponseStreamError::ServiceUnavailableException(_) => ModelFailure::ServiceUnavailable,
+        ResponseStreamError::ValidationException(_) => ModelFailure::Validation,
+        other => failure_for_code(other.code()),
+    };
+    ModelCallError::new(failure, message)
+}
+
+/// Maps an SDK error of the streaming operation (or of one of its events) like [`classify`].
+fn classify_streaming<E, R>(err: SdkError<E, R>) -> ModelCallError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::TimeoutError(_) => ModelCallError {
+            failure: ModelFailure::Transport,
+            message: "the call timed out".to_owned(),
+            timed_out: true,
+            latency: Duration::ZERO,
+        },
+        SdkError::DispatchFailure(e) => ModelCallError {
+            failure: ModelFailure::Transport,
+            message: format!(
+                "could not reach Bedrock: {:?}",
+                e.as_connector_error().map(|c| c.to_string())
+            ),
+            timed_out: e.is_timeout(),
+            latency: Duration::ZERO,
+        },
+        SdkError::ServiceError(service) => {
+            let err = service.into_err();
+            let message = err.message().unwrap_or("no message").to_owned();
+            ModelCallError::new(failure_for_code(err.code()), message)
+        }
+        other => ModelCallError::new(ModelFailure::Transport, other.to_string()),
     }
 }
 
@@ -187,19 +298,7 @@ pub fn classify(
 #[async_trait]
 impl ChatModelClient for BedrockClient {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelCallError> {
-        let body = serde_json::to_vec(&ClaudeRequest {
-            anthropic_version: ANTHROPIC_VERSION,
-            max_tokens: request.max_tokens,
-            system: &request.system,
-            messages: &request.messages,
-            temperature: request.temperature,
-        })
-        .map_err(|e| {
-            ModelCallError::new(
-                ModelFailure::Unknown,
-                format!("could not encode the request: {e}"),
-            )
-        })?;
+        let body = claude_body(request)?;
         let (bytes, latency) = self
             .invoke(&request.model_id, body, request.timeout)
             .await?;
@@ -219,6 +318,79 @@ impl ChatModelClient for BedrockClient {
             latency,
         })
     }
+
+    async fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_output: OutputProgress<'_>,
+    ) -> Result<ChatResponse, ModelCallError> {
+        let body = claude_body(request)?;
+        let started = Instant::now();
+        let timeout = request.timeout;
+        let call = async {
+            let output = self
+                .client
+                .invoke_model_with_response_stream()
+                .model_id(&request.model_id)
+                .content_type("application/json")
+                .accept("application/json")
+                .body(Blob::new(body))
+                .customize()
+                .config_override(call_timeouts(timeout))
+                .send()
+                .await
+                .map_err(classify_streaming::<InvokeModelWithResponseStreamError, _>)?;
+            let mut events = output.body;
+            let mut answer = StreamedAnswer::default();
+            while let Some(event) = events.recv().await.map_err(classify_stream_event)? {
+                let ResponseStream::Chunk(part) = event else {
+                    continue;
+                };
+                let Some(bytes) = part.bytes else { continue };
+                answer
+                    .push(bytes.as_ref())
+                    .map_err(|e| ModelCallError::new(ModelFailure::ModelError, e.to_string()))?;
+                on_output(answer.output_tokens());
+            }
+            Ok::<_, ModelCallError>(answer)
+        };
+        // The SDK's operation timeout ends when the stream opens; reading the events is
+        // bounded here, by the same budget.
+        let outcome = tokio::time::timeout(timeout + Duration::from_millis(50), call).await;
+        let latency = started.elapsed();
+        match outcome {
+            Err(_) => Err(ModelCallError {
+                failure: ModelFailure::Transport,
+                message: format!(
+                    "the streamed answer did not end within {} ms",
+                    timeout.as_millis()
+                ),
+                timed_out: true,
+                latency,
+            }),
+            Ok(Err(mut err)) => {
+                err.latency = latency;
+                Err(err)
+            }
+            Ok(Ok(answer)) => Ok(answer.finish(latency)),
+        }
+    }
+}
+
+fn claude_body(request: &ChatRequest) -> Result<Vec<u8>, ModelCallError> {
+    serde_json::to_vec(&ClaudeRequest {
+        anthropic_version: ANTHROPIC_VERSION,
+        max_tokens: request.max_tokens,
+        system: &request.system,
+        messages: &request.messages,
+        temperature: request.temperature,
+    })
+    .map_err(|e| {
+        ModelCallError::new(
+            ModelFailure::Unknown,
+            format!("could not encode the request: {e}"),
+        )
+    })
 }
 
 #[async_trait]

@@ -61,6 +61,8 @@ impl Foundation {
     /// and the name fallback); an index that does not fit this configuration fails the start.
     pub fn recipe_service(&self) -> Result<RecipeService, InitError> {
         validate_templates()?;
+        ai_chef::latency::LatencyProfiles::embedded()
+            .map_err(|e| InitError::Other(e.to_string()))?;
         let table = FoodTable::load_embedded()?;
         let bedrock = self.bedrock();
         let retrieval = ai_chef::retrieval::load_embedded(

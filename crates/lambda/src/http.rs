@@ -57,6 +57,22 @@ pub fn classify(payload: Value) -> Incoming {
     Incoming::Direct(payload)
 }
 
+/// Whether an HTTP payload (format 2.0) came from a Lambda function URL rather than API
+/// Gateway: its `requestContext.domainName` is the URL's `<url-id>.lambda-url.<region>.on.aws`.
+pub fn is_function_url(payload: &Value) -> bool {
+    let Some(context) = payload.get("requestContext") else {
+        return false;
+    };
+    let domain = context
+        .get("domainName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    context.get("http").is_some_and(Value::is_object)
+        && domain.ends_with(".on.aws")
+        && domain.contains(".lambda-url.")
+}
+
 /// The method and path of an HTTP API request, without the stage prefix.
 pub fn route(request: &ApiGatewayV2httpRequest) -> (String, String) {
     let method = request.request_context.http.method.as_str().to_owned();
@@ -195,6 +211,21 @@ mod tests {
             classify(json!({"source":"aws.events","detail-type":"Other"})),
             Incoming::Direct(_)
         ));
+    }
+
+    #[test]
+    fn function_url_events_are_told_from_api_gateway_ones() {
+        let api = serde_json::to_value(http_event("{}", false, None)).unwrap();
+        assert!(!is_function_url(&api));
+        let mut url = api.clone();
+        url["requestContext"]["domainName"] =
+            json!("a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws");
+        assert!(is_function_url(&url));
+        // Still an HTTP event for everything else.
+        assert!(matches!(classify(url.clone()), Incoming::Http(_)));
+        url["requestContext"]["domainName"] = json!("lambda-url.example.com");
+        assert!(!is_function_url(&url));
+        assert!(!is_function_url(&json!({"target": "keto"})));
     }
 
     #[test]

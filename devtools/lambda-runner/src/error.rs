@@ -60,6 +60,10 @@ pub enum RunnerError {
         source: serde_json::Error,
     },
 
+    /// The function's streamed response is malformed or broke off.
+    #[error("streamed response to {request_id} is unusable: {reason}")]
+    InvalidStream { request_id: String, reason: String },
+
     /// Waiting on or stopping the process failed at the operating-system level.
     #[error("process I/O: {0}")]
     Io(#[from] std::io::Error),

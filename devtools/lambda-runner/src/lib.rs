@@ -15,5 +15,7 @@ pub mod stats;
 pub mod vary;
 
 pub use error::RunnerError;
-pub use process::{FunctionProcess, Invocation, Outcome, OutputMode, SpawnOptions};
+pub use process::{
+    FunctionProcess, Invocation, Outcome, OutputMode, SpawnOptions, StreamedResponse,
+};
 pub use rss::parse_vm_hwm_kib;

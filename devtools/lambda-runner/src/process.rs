@@ -15,7 +15,10 @@ use tokio::{process::Child, task::JoinHandle};
 use crate::{
     output::{pump, OutputTail, Sink},
     rss,
-    runtime_api::{epoch_ms_now, new_request_id, Completion, InitErrorReport, RuntimeApi},
+    runtime_api::{
+        epoch_ms_now, new_request_id, split_prelude, Completion, InitErrorReport, RuntimeApi,
+        StreamedPost, HTTP_INTEGRATION_RESPONSE,
+    },
     RunnerError,
 };
 
@@ -190,6 +193,90 @@ pub enum Outcome {
     },
 }
 
+/// A response the function posted in the Runtime API's streaming mode.
+#[derive(Debug, Clone)]
+pub struct StreamedResponse {
+    /// The HTTP status and headers from the prelude (`statusCode`, `headers`, `cookies`);
+    /// `None` when the response was not an http-integration-response.
+    pub prelude: Option<serde_json::Value>,
+    /// The content type of the post itself (`application/vnd.awslambda.http-integration-response`).
+    pub content_type: Option<String>,
+    /// The body after the prelude.
+    pub body: Bytes,
+    /// `(offset in body, time since the event was handed out)` for each chunk as it arrived.
+    pub arrivals: Vec<(usize, Duration)>,
+    /// `(error type, error body)` reported in the trailers after part of the body was sent.
+    pub trailer_error: Option<(String, String)>,
+}
+
+impl StreamedResponse {
+    /// When the body byte at `offset` arrived, counted from the moment the event was handed out.
+    pub fn arrival_of(&self, offset: usize) -> Option<Duration> {
+        self.arrivals
+            .iter()
+            .take_while(|(start, _)| *start <= offset)
+            .last()
+            .filter(|_| offset < self.body.len())
+            .map(|(_, after)| *after)
+    }
+
+    /// When the first body byte arrived.
+    pub fn first_byte_after(&self) -> Option<Duration> {
+        self.arrival_of(0)
+    }
+
+    /// The prelude's `statusCode` (200 when the prelude gives none, as Lambda does).
+    pub fn status_code(&self) -> u16 {
+        self.prelude
+            .as_ref()
+            .and_then(|p| p.get("statusCode"))
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|code| u16::try_from(code).ok())
+            .unwrap_or(200)
+    }
+
+    fn from_post(post: StreamedPost, handed_out_at: Instant) -> Result<Self, String> {
+        let mut all = Vec::new();
+        let mut spans = Vec::with_capacity(post.chunks.len());
+        for chunk in &post.chunks {
+            let start = all.len();
+            all.extend_from_slice(&chunk.bytes);
+            spans.push((
+                start,
+                all.len(),
+                chunk.at.saturating_duration_since(handed_out_at),
+            ));
+        }
+        let is_http = post
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with(HTTP_INTEGRATION_RESPONSE));
+        let (prelude, body_at) = if is_http {
+            let (prelude, body_at) = split_prelude(&all)
+                .ok_or("the http-integration-response has no prelude delimiter (8 NUL bytes)")?;
+            let prelude: serde_json::Value = serde_json::from_slice(prelude)
+                .map_err(|e| format!("the response prelude is not JSON: {e}"))?;
+            (Some(prelude), body_at)
+        } else {
+            (None, 0)
+        };
+        // Only chunks that carried body bytes count; one that ended the prelude and began
+        // the body starts at body offset 0.
+        let arrivals = spans
+            .into_iter()
+            .filter(|(_, end, _)| *end > body_at)
+            .map(|(start, _, after)| (start.max(body_at) - body_at, after))
+            .collect();
+        Ok(StreamedResponse {
+            prelude,
+            content_type: post.content_type,
+            body: Bytes::from(all.split_off(body_at)),
+            arrivals,
+            trailer_error: post.trailer_error,
+        })
+    }
+}
+
 /// One completed invocation.
 #[derive(Debug, Clone)]
 pub struct Invocation {
@@ -197,8 +284,13 @@ pub struct Invocation {
     pub outcome: Outcome,
     /// From the moment `/next` handed the event out to the moment the answer was posted.
     pub round_trip: Duration,
-    /// The exact bytes the function posted (response body or error document).
+    /// The exact bytes the function posted (response body or error document; for a
+    /// streamed response, the body after its prelude).
     pub raw_body: Bytes,
+    /// Set when the response was posted in the streaming mode. Its outcome is then
+    /// `Response({"statusCode", "headers", "body"})` as a function URL would answer, or
+    /// `Error` when the trailers reported one.
+    pub stream: Option<StreamedResponse>,
 }
 
 /// A function's bootstrap process together with the Runtime API it talks to. Dropping it
@@ -432,7 +524,37 @@ impl FunctionProcess {
             }
         };
         let round_trip = done.posted_at.saturating_duration_since(done.handed_out_at);
+        let mut stream = None;
         let (outcome, raw_body) = match done.completion {
+            Completion::Streamed(post) => {
+                if let Some(reason) = post.broken.clone() {
+                    return Err(RunnerError::InvalidStream {
+                        request_id: request_id.clone(),
+                        reason,
+                    });
+                }
+                let streamed =
+                    StreamedResponse::from_post(post, done.handed_out_at).map_err(|reason| {
+                        RunnerError::InvalidStream {
+                            request_id: request_id.clone(),
+                            reason,
+                        }
+                    })?;
+                let outcome = match &streamed.trailer_error {
+                    Some((error_type, error_message)) => Outcome::Error {
+                        error_type: error_type.clone(),
+                        error_message: error_message.clone(),
+                    },
+                    None => Outcome::Response(serde_json::json!({
+                        "statusCode": streamed.status_code(),
+                        "headers": streamed.prelude.as_ref().and_then(|p| p.get("headers")).cloned().unwrap_or_else(|| serde_json::json!({})),
+                        "body": String::from_utf8_lossy(&streamed.body),
+                    })),
+                };
+                let raw = streamed.body.clone();
+                stream = Some(streamed);
+                (outcome, raw)
+            }
             Completion::Response(body) => {
                 let value = serde_json::from_slice(&body).map_err(|source| {
                     RunnerError::InvalidResponse {
@@ -459,6 +581,7 @@ impl FunctionProcess {
             outcome,
             round_trip,
             raw_body,
+            stream,
         })
     }
 

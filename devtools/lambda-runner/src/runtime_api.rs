@@ -1,5 +1,11 @@
 //! The Lambda Runtime API (version 2018-06-01) served on `127.0.0.1`: the endpoints a
 //! bootstrap polls for events and posts results to, backed by an in-memory queue.
+//!
+//! A response may be posted whole or in the streaming mode (`Lambda-Runtime-Function-
+//! Response-Mode: streaming`, chunked): then each chunk's arrival time is recorded, an
+//! `application/vnd.awslambda.http-integration-response` body is split into its JSON
+//! prelude and the body after the 8 NUL bytes, and an error reported in the trailers
+//! (`Lambda-Runtime-Function-Error-Type` / `-Body`) is kept.
 
 use std::{
     collections::HashMap,
@@ -12,7 +18,7 @@ use std::{
 };
 
 use axum::{
-    body::Bytes,
+    body::{Body, Bytes},
     extract::{DefaultBodyLimit, Path, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -31,11 +37,20 @@ use crate::RunnerError;
 /// Lambda's limit for a synchronous response payload.
 const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
+/// Lambda's (soft) limit for a streamed response.
+const MAX_STREAMED_BYTES: usize = 20 * 1024 * 1024;
+
+/// The content type of a streamed HTTP response: JSON prelude, 8 NUL bytes, body.
+pub const HTTP_INTEGRATION_RESPONSE: &str = "application/vnd.awslambda.http-integration-response";
+const PRELUDE_DELIMITER: &[u8] = &[0; 8];
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
 const DEADLINE_MS: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
 const FUNCTION_ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
 const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
 const ERROR_TYPE: HeaderName = HeaderName::from_static("lambda-runtime-function-error-type");
+const ERROR_BODY: HeaderName = HeaderName::from_static("lambda-runtime-function-error-body");
+const RESPONSE_MODE: HeaderName = HeaderName::from_static("lambda-runtime-function-response-mode");
 
 /// What the function reported on `/init/error`.
 #[derive(Debug, Clone)]
@@ -44,10 +59,30 @@ pub(crate) struct InitErrorReport {
     pub(crate) message: String,
 }
 
+/// One piece of a streamed response body, as it arrived.
+#[derive(Debug, Clone)]
+pub(crate) struct ArrivedChunk {
+    pub(crate) at: Instant,
+    pub(crate) bytes: Bytes,
+}
+
+/// A response posted in the streaming mode.
+#[derive(Debug)]
+pub(crate) struct StreamedPost {
+    pub(crate) content_type: Option<String>,
+    /// Everything posted, prelude included, as the chunks arrived.
+    pub(crate) chunks: Vec<ArrivedChunk>,
+    /// `(error type, error body)` from the trailers.
+    pub(crate) trailer_error: Option<(String, String)>,
+    /// The body could not be read to its end (connection reset, over the size limit).
+    pub(crate) broken: Option<String>,
+}
+
 /// How an invocation ended, as posted by the function.
 #[derive(Debug)]
 pub(crate) enum Completion {
     Response(Bytes),
+    Streamed(StreamedPost),
     Error {
         error_type: String,
         error_message: String,
@@ -263,9 +298,100 @@ fn event_response(state: &ApiState, event: QueuedEvent) -> Response {
 async fn invocation_response(
     State(state): State<Arc<ApiState>>,
     Path(request_id): Path<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    complete(&state, &request_id, Completion::Response(body))
+    let streaming = headers
+        .get(RESPONSE_MODE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|mode| mode.eq_ignore_ascii_case("streaming"));
+    if streaming {
+        let post = read_streamed(&headers, body).await;
+        return complete(&state, &request_id, Completion::Streamed(post));
+    }
+    match axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await {
+        Ok(body) => complete(&state, &request_id, Completion::Response(body)),
+        Err(_) => api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "the response is over Lambda's 6 MB limit for a buffered response",
+        ),
+    }
+}
+
+/// Reads a streamed post frame by frame, stamping each data frame with its arrival.
+async fn read_streamed(headers: &HeaderMap, body: Body) -> StreamedPost {
+    use http_body_util::BodyExt;
+    let mut post = StreamedPost {
+        content_type: headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        chunks: Vec::new(),
+        trailer_error: None,
+        broken: None,
+    };
+    let mut body = body;
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => {
+                post.broken = Some(format!("the streamed body broke off: {err}"));
+                break;
+            }
+        };
+        let frame = match frame.into_data() {
+            Ok(data) => {
+                total += data.len();
+                if total > MAX_STREAMED_BYTES {
+                    post.broken = Some("the streamed response is over 20 MB".to_owned());
+                    break;
+                }
+                if !data.is_empty() {
+                    post.chunks.push(ArrivedChunk {
+                        at: Instant::now(),
+                        bytes: data,
+                    });
+                }
+                continue;
+            }
+            Err(frame) => frame,
+        };
+        if let Ok(trailers) = frame.into_trailers() {
+            let read = |name: &HeaderName| {
+                trailers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            if let Some(error_type) = read(&ERROR_TYPE) {
+                let body = read(&ERROR_BODY).unwrap_or_default();
+                post.trailer_error = Some((error_type, decode_error_body(&body)));
+            }
+        }
+    }
+    post
+}
+
+/// The trailer's error body is base64 (of the error document) in Lambda's runtimes; a
+/// runtime that sends it plain is read as is.
+fn decode_error_body(raw: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| raw.to_owned())
+}
+
+/// Splits an http-integration-response body into its JSON prelude and the body after the
+/// 8 NUL bytes; `None` when the delimiter never came (a malformed stream).
+pub(crate) fn split_prelude(all: &[u8]) -> Option<(&[u8], usize)> {
+    let at = all
+        .windows(PRELUDE_DELIMITER.len())
+        .position(|window| window == PRELUDE_DELIMITER)?;
+    Some((&all[..at], at + PRELUDE_DELIMITER.len()))
 }
 
 /// The error document runtimes post; every field is optional in practice.
@@ -412,6 +538,21 @@ fn trace_id_for(request_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_prelude_ends_at_eight_nul_bytes() {
+        let mut posted =
+            br#"{"statusCode":200,"headers":{"content-type":"text/event-stream"}}"#.to_vec();
+        let prelude_len = posted.len();
+        posted.extend_from_slice(&[0; 8]);
+        posted.extend_from_slice(b"event: attempt\n");
+        let (prelude, body_at) = split_prelude(&posted).unwrap();
+        assert_eq!(prelude.len(), prelude_len);
+        assert_eq!(&posted[body_at..], b"event: attempt\n");
+        assert!(split_prelude(b"{\"statusCode\":200}\0\0\0").is_none());
+        assert_eq!(decode_error_body("eyJhIjoxfQ=="), "{\"a\":1}");
+        assert_eq!(decode_error_body("plain words"), "plain words");
+    }
 
     #[test]
     fn request_ids_are_uuid_shaped_and_distinct() {

@@ -3,6 +3,7 @@
 //! Keeping the traits small lets the core run against Bedrock, the local emulator, or a
 //! test double with the same code.
 
+pub mod stream;
 pub mod wire;
 
 use crate::error::{ModelFailure, ServiceError};
@@ -75,7 +76,7 @@ impl ModelCallError {
     /// error is `model_output_invalid`.
     pub fn into_service_error(self, attempts: u32) -> ServiceError {
         if self.timed_out {
-            return ServiceError::DeadlineExceeded { attempts };
+            return ServiceError::CallCutOff { attempts };
         }
         match self.failure {
             ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded => {
@@ -95,9 +96,25 @@ impl ModelCallError {
     }
 }
 
+/// Told the output tokens produced so far while a streamed answer arrives.
+pub type OutputProgress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
 #[async_trait]
 pub trait ChatModelClient: Send + Sync {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelCallError>;
+
+    /// The same call with the answer streamed (`InvokeModelWithResponseStream`): the result
+    /// is the same as [`Self::chat`]'s, and `on_output` hears the output token count as it
+    /// grows. A client without streaming answers buffered and reports the count once.
+    async fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_output: OutputProgress<'_>,
+    ) -> Result<ChatResponse, ModelCallError> {
+        let response = self.chat(request).await?;
+        on_output(response.output_tokens);
+        Ok(response)
+    }
 }
 
 #[async_trait]

@@ -60,6 +60,9 @@ pub struct RetrievalSettings {
     pub max_facts: usize,
     /// Longest the query embedding may take; the recipe's own budget is worth more.
     pub facts_time_limit: Duration,
+    /// Largest share of the time left (after the margin) that one retrieval step may take,
+    /// so that the model's attempt keeps nearly all of a short deadline.
+    pub deadline_share: f64,
     /// How far a name's best row must stand out (standard deviations) for the name
     /// fallback to take it; below, the name stays unmatched.
     pub fallback_min_standout: f32,
@@ -72,6 +75,9 @@ impl RetrievalSettings {
             top_k: 8,
             max_facts: 10,
             facts_time_limit: Duration::from_secs(3),
+            // A Titan query embedding is modelled at ~0.1 s (data/model-latency.toml): 5 % of
+            // a 29 s deadline (1.4 s) leaves it ample room and the recipe 95 %.
+            deadline_share: 0.05,
             fallback_min_standout: meta.fallback_min_standout,
         }
     }
@@ -399,14 +405,28 @@ impl NutritionRetrieval {
             .flatten()
     }
 
-    /// The deadline, tightened so retrieval never takes more than its own time limit.
+    /// The deadline, tightened so retrieval never takes more than its own time limit nor
+    /// more than its fixed share of the time left.
     fn bounded(&self, deadline: Deadline) -> Deadline {
-        Deadline::after(
-            deadline
-                .remaining()
-                .min(self.settings.facts_time_limit + self.deadline_margin),
-        )
+        Deadline::after(retrieval_window(
+            deadline.remaining(),
+            self.deadline_margin,
+            &self.settings,
+        ))
     }
+}
+
+/// How long a retrieval step may run, counting the margin the embedding call keeps back:
+/// its budget is the smaller of the time limit and the share of the time left.
+fn retrieval_window(
+    remaining: Duration,
+    margin: Duration,
+    settings: &RetrievalSettings,
+) -> Duration {
+    let share = remaining
+        .saturating_sub(margin)
+        .mul_f64(settings.deadline_share.clamp(0.0, 1.0));
+    remaining.min(settings.facts_time_limit.min(share) + margin)
 }
 
 #[async_trait::async_trait]
@@ -466,6 +486,21 @@ mod tests {
             source: m.source,
             table_digest: index::table_digest(FoodTable::embedded()),
         }
+    }
+
+    #[test]
+    fn retrieval_takes_at_most_its_share_of_the_deadline() {
+        let settings = RetrievalSettings::for_index(&meta());
+        let margin = Duration::from_millis(1500);
+        // 29 s left: 5 % of 27.5 s = 1.375 s, under the 3 s limit.
+        let window = retrieval_window(Duration::from_secs(29), margin, &settings);
+        assert_eq!(window, Duration::from_millis(1375) + margin);
+        // A long (batch) deadline is capped by the time limit.
+        let window = retrieval_window(Duration::from_secs(300), margin, &settings);
+        assert_eq!(window, settings.facts_time_limit + margin);
+        // Less than the margin left: nothing to spend.
+        let window = retrieval_window(Duration::from_secs(1), margin, &settings);
+        assert_eq!(window, Duration::from_secs(1));
     }
 
     #[test]
