@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod http;
 pub mod metrics;
 pub mod nutrition;
+pub mod pricing;
 pub mod prompt;
 pub mod request;
 pub mod retrieval;

@@ -29,6 +29,8 @@ pub struct RecipeRequestWire {
     pub ingredients_on_hand: Option<Vec<String>>,
     pub language: Option<String>,
     pub model: Option<String>,
+    /// `false` keeps the request on its model: no fallback when it is throttled (default true).
+    pub fallback: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -54,6 +56,9 @@ pub struct RecipeRequest {
     pub language: Language,
     #[serde(skip)]
     pub model: Option<ChatModel>,
+    /// Whether another model may stand in for a throttled or not-ready one.
+    #[serde(skip)]
+    pub fallback: bool,
 }
 
 impl RecipeRequest {
@@ -306,6 +311,7 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
                     ingredients_on_hand,
                     language,
                     model,
+                    fallback: wire.fallback.unwrap_or(true),
                 })
             }
             _ => {

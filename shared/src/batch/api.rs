@@ -162,6 +162,18 @@ pub struct JobView {
     pub results: Vec<StoredResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+    /// The summed `meta.costUsd` of every succeeded result of the job (all pages).
+    pub cost_usd: f64,
+}
+
+/// The `meta.costUsd` a stored outcome carries (failed outcomes carry none).
+fn result_cost(result: &StoredResult) -> f64 {
+    result
+        .result
+        .as_ref()
+        .and_then(|r| r.pointer("/meta/costUsd"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -251,7 +263,22 @@ pub async fn read_job(
         .results_page(job_id, limit, after.as_deref())
         .await
         .map_err(store_error)?;
+    // The job's cost covers every result, so the pages around this one are read too.
+    let mut cost_usd = 0.0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let scan = store
+            .results_page(job_id, MAX_PAGE_LIMIT, cursor.as_deref())
+            .await
+            .map_err(store_error)?;
+        cost_usd += scan.results.iter().map(result_cost).sum::<f64>();
+        match scan.last {
+            Some(last) if !scan.results.is_empty() => cursor = Some(last),
+            _ => break,
+        }
+    }
     Ok(JobView {
+        cost_usd: crate::pricing::round_usd(cost_usd),
         job_id: job_id.to_owned(),
         counts: Counts {
             succeeded: counts.succeeded,

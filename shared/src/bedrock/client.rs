@@ -5,7 +5,8 @@
 //! deadline through a per-operation timeout override, so no attempt outlives the invocation.
 
 use super::wire::{
-    ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
+    ClaudeRequest, ClaudeResponse, MessageContent, StopReason, SystemPrompt, TextBlock,
+    TitanResponse, TitanV1Request, TitanV2Request, Tool, ToolChoice, WireMessage,
     ANTHROPIC_VERSION,
 };
 use super::{
@@ -162,17 +163,54 @@ pub fn classify(
     }
 }
 
+/// The Messages body for a call: the forced tool when structured output is asked for, and
+/// cache points after the system prompt and the first user turn when caching is. The prefix
+/// before each point (tools, system, first turn) is byte-identical across a request's attempts.
+pub fn claude_body(request: &ChatRequest) -> ClaudeRequest<'_> {
+    let system = if request.cache_points {
+        SystemPrompt::Blocks(vec![TextBlock::new(&request.system, true)])
+    } else {
+        SystemPrompt::Text(&request.system)
+    };
+    let messages = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| WireMessage {
+            role: m.role.clone(),
+            content: if request.cache_points && i == 0 {
+                MessageContent::Blocks(vec![TextBlock::new(&m.content, true)])
+            } else {
+                MessageContent::Text(&m.content)
+            },
+        })
+        .collect();
+    let (tools, tool_choice) = match &request.tool {
+        Some(tool) => (
+            vec![Tool {
+                name: &tool.name,
+                description: &tool.description,
+                input_schema: &tool.input_schema,
+            }],
+            Some(ToolChoice::forced(&tool.name)),
+        ),
+        None => (Vec::new(), None),
+    };
+    ClaudeRequest {
+        anthropic_version: ANTHROPIC_VERSION,
+        max_tokens: request.max_tokens,
+        system,
+        messages,
+        temperature: request.temperature,
+        tools,
+        tool_choice,
+    }
+}
+
 #[async_trait]
 impl ChatModelClient for BedrockClient {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelCallError> {
-        let body = serde_json::to_vec(&ClaudeRequest {
-            anthropic_version: ANTHROPIC_VERSION,
-            max_tokens: request.max_tokens,
-            system: &request.system,
-            messages: &request.messages,
-            temperature: request.temperature,
-        })
-        .map_err(|e| {
+        let body = serde_json::to_vec(&claude_body(request)).map_err(|e| {
             ModelCallError::new(
                 ModelFailure::Unknown,
                 format!("could not encode the request: {e}"),
@@ -189,11 +227,19 @@ impl ChatModelClient for BedrockClient {
             err.latency = latency;
             err
         })?;
+        let tool_input = request
+            .tool
+            .as_ref()
+            .and_then(|tool| parsed.tool_input(&tool.name))
+            .cloned();
         Ok(ChatResponse {
             text: parsed.text(),
+            tool_input,
             stop_reason: StopReason::parse(parsed.stop_reason.as_deref()),
             input_tokens: parsed.usage.input_tokens,
             output_tokens: parsed.usage.output_tokens,
+            cache_read_input_tokens: parsed.usage.cache_read_input_tokens,
+            cache_write_input_tokens: parsed.usage.cache_creation_input_tokens,
             latency,
         })
     }
