@@ -296,6 +296,111 @@ async fn model_not_ready_falls_back_and_a_chain_of_none_does_not() {
     );
 }
 
+/// The debug binary of a function, built on first use when `cargo test` did not build it.
+fn binary(name: &str) -> std::path::PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", name])
+            .current_dir(repo_root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    path
+}
+
+fn emf_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_binary_writes_cold_start_once_and_token_metrics_per_call() {
+    use lambda_runner::{FunctionProcess, Outcome, OutputMode, SpawnOptions};
+    let emu = emulator(None).await;
+    let endpoint = emu.endpoint();
+    let spawn = |env: Vec<(String, String)>| async move {
+        let mut options = SpawnOptions::new(binary("generate-recipe"))
+            .function_name("generate-recipe")
+            .output(OutputMode::Quiet);
+        for (k, v) in env {
+            options = options.env(k, v);
+        }
+        let mut process = FunctionProcess::spawn(options).await.unwrap();
+        process.wait_ready(Duration::from_secs(30)).await.unwrap();
+        process
+    };
+    let env = vec![(
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(),
+        endpoint.clone(),
+    )];
+    let mut process = spawn(env.clone()).await;
+    for _ in 0..2 {
+        let invocation = process
+            .invoke(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30))
+            .await
+            .unwrap();
+        let Outcome::Response(response) = invocation.outcome else {
+            panic!("function error")
+        };
+        let (status, body) = http_parts(&response);
+        assert_eq!(status, 200, "{body:#}");
+        assert!(body["meta"]["costUsd"].as_f64().unwrap() > 0.0);
+    }
+    let lines = emf_lines(&process.stdout_tail());
+    let cold: Vec<&Value> = lines.iter().filter(|d| d.get("ColdStart").is_some()).collect();
+    assert_eq!(cold.len(), 1, "{lines:#?}");
+    assert_eq!(cold[0]["FunctionName"], "generate-recipe");
+    assert_eq!(cold[0]["ColdStart"], 1);
+    assert_eq!(
+        cold[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["FunctionName"]])
+    );
+    let tokens: Vec<&Value> = lines
+        .iter()
+        .filter(|d| d.get("InputTokens").is_some() && d["ModelId"] == DEFAULT_SONNET_MODEL_ID)
+        .collect();
+    // The first request answers from Bedrock; the second from the in-process cache (no call).
+    assert_eq!(tokens.len(), 1, "{lines:#?}");
+    let directive = &tokens[0]["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Dimensions"], json!([["ModelId"]]));
+    let metrics = directive["Metrics"].as_array().unwrap();
+    for (name, unit) in [("InputTokens", "Count"), ("OutputTokens", "Count"), ("CostUsd", "None")] {
+        assert!(
+            metrics.iter().any(|m| m["Name"] == name && m["Unit"] == unit),
+            "{name}: {metrics:?}"
+        );
+    }
+    assert!(tokens[0]["CostUsd"][0].as_f64().unwrap() > 0.0);
+
+    // A warm-up that comes first takes the cold start and writes only its warm-up count.
+    let mut warmed = spawn(env).await;
+    warmed
+        .invoke(load_event("scheduled-warmup.json"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    warmed
+        .invoke(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let lines = emf_lines(&warmed.stdout_tail());
+    assert!(lines.iter().all(|d| d.get("ColdStart").is_none()), "{lines:#?}");
+    assert!(lines.iter().any(|d| d.get("WarmUpCount").is_some()));
+}
+
 // ---------------------------------------------------------------------------------------
 // Figures for docs/economics.md.
 
