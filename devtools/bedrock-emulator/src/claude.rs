@@ -1,13 +1,17 @@
 //! The Anthropic Claude Messages API as Bedrock's `InvokeModel` carries it: validation of
-//! the request body with Bedrock's error messages, and the response body built from an
-//! answer text (token usage, `max_tokens` truncation, stop sequences, assistant prefill).
+//! the request body with Bedrock's error messages (tools, `tool_choice` and `cache_control`
+//! included), the prompt as blocks in the order the model reads them (tools, system,
+//! messages) for token counts and prompt caching, and the response body built from an
+//! answer text or a tool call (token usage, `max_tokens` truncation, stop sequences,
+//! assistant prefill).
 
+use crate::cache::{CacheUsage, PromptBlock};
 use crate::error::BedrockError;
 use crate::model::ClaudeModel;
 use crate::tokens;
 use rand::Rng;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 pub const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
@@ -40,6 +44,26 @@ pub struct Message {
     pub text: String,
 }
 
+/// A tool the request offers the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+}
+
+/// `tool_choice`: how the model may or must use the tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    Auto,
+    Any,
+    Tool(String),
+    None,
+}
+
+/// Most cache points a request may carry when no rules file says otherwise.
+pub const DEFAULT_MAX_CACHE_POINTS: usize = 4;
+
 /// A validated Messages request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaudeRequest {
@@ -49,9 +73,64 @@ pub struct ClaudeRequest {
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub stop_sequences: Vec<String>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    /// The prompt as the model reads it: tools, system blocks, message content blocks.
+    pub prompt: Vec<PromptBlock>,
 }
 
 impl ClaudeRequest {
+    /// A text-only request (no tools, no cache points) from plain turns, for tests and tools.
+    pub fn from_turns(system: &str, messages: Vec<Message>, max_tokens: u32) -> Self {
+        let mut prompt = Vec::new();
+        if !system.is_empty() {
+            prompt.push(PromptBlock {
+                tokens: tokens::estimate(system),
+                material: format!("system:{system}"),
+                cache_point: false,
+            });
+        }
+        for message in &messages {
+            prompt.push(PromptBlock {
+                tokens: tokens::estimate(&message.text).saturating_add(MESSAGE_OVERHEAD),
+                material: format!("{:?}:{}", message.role, message.text),
+                cache_point: false,
+            });
+        }
+        Self {
+            max_tokens,
+            system: system.to_string(),
+            messages,
+            temperature: None,
+            top_p: None,
+            stop_sequences: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
+            prompt,
+        }
+    }
+
+    /// The tool the model answers with, if the request makes it call one: `tool` names it,
+    /// `any` and `auto` take the first tool (the emulator always chooses to call it when
+    /// tools are offered), `none` or no tools keep the text path.
+    pub fn forced_tool(&self) -> Option<&Tool> {
+        match &self.tool_choice {
+            Some(ToolChoice::None) => None,
+            Some(ToolChoice::Tool(name)) => self.tools.iter().find(|t| &t.name == name),
+            Some(ToolChoice::Any | ToolChoice::Auto) | None => self.tools.first(),
+        }
+    }
+
+    /// A first attempt: a conversation with exactly one user message (a final assistant
+    /// prefill allowed).
+    pub fn is_first_attempt(&self) -> bool {
+        self.messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .count()
+            == 1
+    }
+
     /// True once the model has answered in this conversation (a repair turn).
     pub fn has_assistant_turn(&self) -> bool {
         self.messages
@@ -68,19 +147,73 @@ impl ClaudeRequest {
             .map(|m| m.text.as_str())
     }
 
+    /// Every input token of the prompt, cached or not.
     pub fn input_tokens(&self) -> u32 {
-        let turns: u32 = self
-            .messages
+        self.prompt
             .iter()
-            .map(|m| tokens::estimate(&m.text).saturating_add(4))
-            .sum();
-        let system = if self.system.is_empty() {
-            0
-        } else {
-            tokens::estimate(&self.system)
-        };
-        turns.saturating_add(system).saturating_add(3)
+            .map(|b| b.tokens)
+            .fold(PROMPT_OVERHEAD, u32::saturating_add)
     }
+}
+
+/// Tokens a message's role markers cost (counted on its first block).
+const MESSAGE_OVERHEAD: u32 = 4;
+/// Tokens the prompt's closing assistant marker costs (never part of a cached prefix).
+const PROMPT_OVERHEAD: u32 = 3;
+
+/// The prompt's blocks and cache points as they are parsed.
+#[derive(Debug, Default)]
+struct PromptBuilder {
+    blocks: Vec<PromptBlock>,
+    cache_points: usize,
+}
+
+impl PromptBuilder {
+    fn push(
+        &mut self,
+        tokens: u32,
+        material: String,
+        block: &Value,
+        path: &str,
+    ) -> Result<(), BedrockError> {
+        let cache_point = match block.get("cache_control") {
+            None | Some(Value::Null) => false,
+            Some(control) => {
+                match control.get("type").and_then(Value::as_str) {
+                    Some("ephemeral") => {}
+                    _ => {
+                        return Err(BedrockError::validation(format!(
+                            "{path}.cache_control.type: Input should be 'ephemeral'"
+                        )))
+                    }
+                }
+                if let Some(ttl) = control.get("ttl") {
+                    if !matches!(ttl.as_str(), Some("5m" | "1h")) {
+                        return Err(BedrockError::validation(format!(
+                            "{path}.cache_control.ttl: Input should be '5m' or '1h'"
+                        )));
+                    }
+                }
+                self.cache_points += 1;
+                true
+            }
+        };
+        self.blocks.push(PromptBlock {
+            tokens,
+            material,
+            cache_point,
+        });
+        Ok(())
+    }
+}
+
+/// A block's content for cache keys: the block without its `cache_control`.
+fn material(block: &Value) -> String {
+    let mut bare = block.clone();
+    if let Some(object) = bare.as_object_mut() {
+        object.remove("cache_control");
+    }
+    bare.to_string()
 }
 
 /// Validates a request body the way Bedrock and the model do.
@@ -121,8 +254,19 @@ pub fn parse_request(body: &[u8], model: &ClaudeModel) -> Result<ClaudeRequest, 
         None => {}
     }
     let max_tokens = parse_max_tokens(object, model)?;
-    let system = parse_system(object.get("system"))?;
-    let messages = parse_messages(object.get("messages"))?;
+    let mut prompt = PromptBuilder::default();
+    let tools = parse_tools(object.get("tools"), &mut prompt)?;
+    let tool_choice = parse_tool_choice(object.get("tool_choice"), &tools)?;
+    let system = parse_system(object.get("system"), &mut prompt)?;
+    let messages = parse_messages(object.get("messages"), &mut prompt)?;
+    let max_points = crate::cache::CachingRules::builtin()
+        .map_or(DEFAULT_MAX_CACHE_POINTS, |rules| rules.max_cache_points);
+    if prompt.cache_points > max_points {
+        return Err(BedrockError::validation(format!(
+            "A maximum of {max_points} blocks with cache_control may be provided. Found {}.",
+            prompt.cache_points
+        )));
+    }
     let temperature = parse_unit_float(object, "temperature")?;
     let top_p = parse_unit_float(object, "top_p")?;
     if let Some(top_k) = object.get("top_k") {
@@ -163,7 +307,137 @@ pub fn parse_request(body: &[u8], model: &ClaudeModel) -> Result<ClaudeRequest, 
         temperature,
         top_p,
         stop_sequences,
+        tools,
+        tool_choice,
+        prompt: prompt.blocks,
     })
+}
+
+fn parse_tools(
+    value: Option<&Value>,
+    prompt: &mut PromptBuilder,
+) -> Result<Vec<Tool>, BedrockError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(BedrockError::malformed(format!(
+                "#/tools: expected type: JSONArray, found: {}",
+                json_type(other)
+            )))
+        }
+    };
+    let mut tools: Vec<Tool> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let Some(object) = item.as_object() else {
+            return Err(BedrockError::malformed(format!(
+                "#/tools/{index}: expected type: JSONObject, found: {}",
+                json_type(item)
+            )));
+        };
+        let name = match object.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            _ => {
+                return Err(BedrockError::malformed(format!(
+                    "#/tools/{index}: required key [name] not found"
+                )))
+            }
+        };
+        let well_formed = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !well_formed {
+            return Err(BedrockError::validation(format!(
+                "tools.{index}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+            )));
+        }
+        if tools.iter().any(|t| t.name == name) {
+            return Err(BedrockError::validation(
+                "tools: Tool names must be unique.",
+            ));
+        }
+        let input_schema = match object.get("input_schema") {
+            Some(schema @ Value::Object(_)) => schema.clone(),
+            Some(other) => {
+                return Err(BedrockError::malformed(format!(
+                    "#/tools/{index}/input_schema: expected type: JSONObject, found: {}",
+                    json_type(other)
+                )))
+            }
+            None => {
+                return Err(BedrockError::malformed(format!(
+                    "#/tools/{index}: required key [input_schema] not found"
+                )))
+            }
+        };
+        let description = match object.get("description") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => {
+                return Err(BedrockError::malformed(format!(
+                    "#/tools/{index}/description: expected type: String, found: {}",
+                    json_type(other)
+                )))
+            }
+        };
+        let material = material(item);
+        prompt.push(
+            tokens::estimate(&material),
+            material,
+            item,
+            &format!("tools.{index}"),
+        )?;
+        tools.push(Tool {
+            name,
+            description,
+            input_schema,
+        });
+    }
+    Ok(tools)
+}
+
+fn parse_tool_choice(
+    value: Option<&Value>,
+    tools: &[Tool],
+) -> Result<Option<ToolChoice>, BedrockError> {
+    let object = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(object)) => object,
+        Some(other) => {
+            return Err(BedrockError::malformed(format!(
+                "#/tool_choice: expected type: JSONObject, found: {}",
+                json_type(other)
+            )))
+        }
+    };
+    let choice = match object.get("type").and_then(Value::as_str) {
+        Some("auto") => ToolChoice::Auto,
+        Some("any") => ToolChoice::Any,
+        Some("none") => ToolChoice::None,
+        Some("tool") => match object.get("name").and_then(Value::as_str) {
+            Some(name) => ToolChoice::Tool(name.to_string()),
+            None => {
+                return Err(BedrockError::malformed(
+                    "#/tool_choice: required key [name] not found",
+                ))
+            }
+        },
+        _ => {
+            return Err(BedrockError::validation(
+                "tool_choice: Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'",
+            ))
+        }
+    };
+    match &choice {
+        ToolChoice::Any | ToolChoice::Tool(_) if tools.is_empty() => Err(BedrockError::validation(
+            "tool_choice may only be specified while providing tools.",
+        )),
+        ToolChoice::Tool(name) if !tools.iter().any(|t| &t.name == name) => Err(
+            BedrockError::validation(format!("Tool '{name}' not found in provided tools")),
+        ),
+        _ => Ok(Some(choice)),
+    }
 }
 
 fn parse_max_tokens(object: &Map<String, Value>, model: &ClaudeModel) -> Result<u32, BedrockError> {
@@ -203,11 +477,21 @@ fn parse_unit_float(object: &Map<String, Value>, key: &str) -> Result<Option<f64
     }
 }
 
-fn parse_system(value: Option<&Value>) -> Result<String, BedrockError> {
+fn parse_system(value: Option<&Value>, prompt: &mut PromptBuilder) -> Result<String, BedrockError> {
     match value {
         None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(Value::Array(blocks)) => join_blocks(blocks, "system"),
+        Some(Value::String(text)) => {
+            if !text.is_empty() {
+                prompt.push(
+                    tokens::estimate(text),
+                    material(&json!({"type": "text", "text": text})),
+                    &Value::Null,
+                    "system",
+                )?;
+            }
+            Ok(text.clone())
+        }
+        Some(Value::Array(blocks)) => Ok(join_blocks(blocks, "system", 0, prompt)?.0),
         Some(other) => Err(BedrockError::malformed(format!(
             "#/system: expected type: String, found: {}",
             json_type(other)
@@ -215,7 +499,10 @@ fn parse_system(value: Option<&Value>) -> Result<String, BedrockError> {
     }
 }
 
-fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
+fn parse_messages(
+    value: Option<&Value>,
+    prompt: &mut PromptBuilder,
+) -> Result<Vec<Message>, BedrockError> {
     let Some(Value::Array(items)) = value else {
         return Err(BedrockError::malformed(format!(
             "#/messages: expected type: JSONArray, found: {}",
@@ -249,11 +536,22 @@ fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
                 )))
             }
         };
-        let text = match object.get("content") {
-            Some(Value::String(text)) => text.clone(),
-            Some(Value::Array(blocks)) => {
-                join_blocks(blocks, &format!("messages.{index}.content"))?
+        let (text, has_other_blocks) = match object.get("content") {
+            Some(Value::String(text)) => {
+                prompt.push(
+                    tokens::estimate(text).saturating_add(MESSAGE_OVERHEAD),
+                    material(&json!({"role": object.get("role"), "type": "text", "text": text})),
+                    &Value::Null,
+                    &format!("messages.{index}"),
+                )?;
+                (text.clone(), false)
             }
+            Some(Value::Array(blocks)) => join_blocks(
+                blocks,
+                &format!("messages.{index}.content"),
+                MESSAGE_OVERHEAD,
+                prompt,
+            )?,
             Some(other) => {
                 return Err(BedrockError::malformed(format!(
                     "#/messages/{index}/content: expected type: String, found: {}",
@@ -267,7 +565,7 @@ fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
             }
         };
         let is_final_assistant = role == Role::Assistant && index + 1 == items.len();
-        if text.trim().is_empty() && !is_final_assistant {
+        if text.trim().is_empty() && !has_other_blocks && !is_final_assistant {
             return Err(BedrockError::validation(format!(
                 "messages.{index}: all messages must have non-empty content except for the optional final assistant message"
             )));
@@ -293,15 +591,22 @@ fn parse_messages(value: Option<&Value>) -> Result<Vec<Message>, BedrockError> {
     Ok(messages)
 }
 
-/// Joins the text of content blocks; non-text blocks (images, tool results) carry no text
-/// the emulator answers from.
-fn join_blocks(blocks: &[Value], path: &str) -> Result<String, BedrockError> {
+/// Joins the text of content blocks (non-text blocks such as images and tool calls carry no
+/// text the emulator answers from) and adds each block to the prompt; `overhead` tokens go
+/// on the first block. Returns the text and whether any non-text block was present.
+fn join_blocks(
+    blocks: &[Value],
+    path: &str,
+    overhead: u32,
+    prompt: &mut PromptBuilder,
+) -> Result<(String, bool), BedrockError> {
     let mut texts = Vec::new();
+    let mut other_blocks = false;
     for (index, block) in blocks.iter().enumerate() {
         let kind = block.get("type").and_then(Value::as_str).ok_or_else(|| {
             BedrockError::malformed(format!("#/{path}/{index}: required key [type] not found"))
         })?;
-        match kind {
+        let block_tokens = match kind {
             "text" => {
                 let text = block.get("text").and_then(Value::as_str).ok_or_else(|| {
                     BedrockError::malformed(format!(
@@ -309,16 +614,37 @@ fn join_blocks(blocks: &[Value], path: &str) -> Result<String, BedrockError> {
                     ))
                 })?;
                 texts.push(text);
+                tokens::estimate(text)
             }
-            "image" | "document" | "tool_use" | "tool_result" | "thinking" => {}
+            "tool_use" => {
+                other_blocks = true;
+                tokens::estimate(&block.get("input").map(Value::to_string).unwrap_or_default())
+            }
+            "tool_result" => {
+                other_blocks = true;
+                tokens::estimate(&block.get("content").map(Value::to_string).unwrap_or_default())
+            }
+            // Image and document tokens depend on pixels and pages the emulator does not
+            // measure; they count as nothing.
+            "image" | "document" | "thinking" => {
+                other_blocks = true;
+                0
+            }
             other => {
                 return Err(BedrockError::validation(format!(
                     "{path}.{index}.type: Input tag '{other}' found using 'type' does not match any of the expected tags"
                 )))
             }
-        }
+        };
+        let overhead = if index == 0 { overhead } else { 0 };
+        prompt.push(
+            block_tokens.saturating_add(overhead),
+            material(block),
+            block,
+            &format!("{path}.{index}"),
+        )?;
     }
-    Ok(texts.join("\n"))
+    Ok((texts.join("\n"), other_blocks))
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -332,17 +658,56 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// A content block of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ContentBlock {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub text: String,
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentBlock {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+impl ContentBlock {
+    /// The answer text of a text block.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            ContentBlock::Text { text } => Some(text),
+            ContentBlock::ToolUse { .. } => None,
+        }
+    }
+}
+
+/// Token usage as Anthropic reports it; `input_tokens` excludes the cached prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub struct Usage {
     pub input_tokens: u32,
+    pub cache_creation_input_tokens: u32,
+    pub cache_read_input_tokens: u32,
     pub output_tokens: u32,
+}
+
+impl Usage {
+    /// Splits the request's input tokens by what the prompt cache served.
+    pub fn new(request: &ClaudeRequest, cache: CacheUsage, output_tokens: u32) -> Self {
+        let total = request.input_tokens();
+        Self {
+            input_tokens: total.saturating_sub(cache.read.saturating_add(cache.written)),
+            cache_creation_input_tokens: cache.written,
+            cache_read_input_tokens: cache.read,
+            output_tokens,
+        }
+    }
+
+    /// Input tokens the model reads (not served from the cache).
+    pub fn prefill_tokens(&self) -> u32 {
+        self.input_tokens
+            .saturating_add(self.cache_creation_input_tokens)
+    }
 }
 
 /// The Messages API response body (snake_case, as Anthropic sends it).
@@ -357,6 +722,20 @@ pub struct ClaudeResponse {
     pub stop_reason: &'static str,
     pub stop_sequence: Option<String>,
     pub usage: Usage,
+    /// For a tool call cut at `max_tokens`: the input JSON text as far as it was written
+    /// (the stream sends exactly this; the body's `input` holds its complete fields).
+    #[serde(skip)]
+    pub partial_tool_json: Option<String>,
+}
+
+impl ClaudeResponse {
+    /// The text of the first text block ("" for a tool call).
+    pub fn text(&self) -> &str {
+        self.content
+            .iter()
+            .find_map(ContentBlock::text)
+            .unwrap_or("")
+    }
 }
 
 /// How an answer text should be finished.
@@ -376,6 +755,7 @@ pub fn respond(
     model: &ClaudeModel,
     answer: &str,
     finish: Finish,
+    cache: CacheUsage,
     rng: &mut impl Rng,
 ) -> ClaudeResponse {
     let mut text = answer;
@@ -422,25 +802,99 @@ pub fn respond(
         kind: "message",
         role: "assistant",
         model: model.name.clone(),
-        content: vec![ContentBlock {
-            kind: "text",
+        content: vec![ContentBlock::Text {
             text: text.to_string(),
         }],
         stop_reason,
         stop_sequence,
-        usage: Usage {
-            input_tokens: request.input_tokens(),
-            output_tokens,
-        },
+        usage: Usage::new(request, cache, output_tokens),
+        partial_tool_json: None,
     }
 }
 
-fn message_id(rng: &mut impl Rng) -> String {
+/// Builds the response to a forced tool call whose input is `input`. A call cut short (the
+/// `truncated` fault, or an input longer than `max_tokens`) stops at `max_tokens` with the
+/// input JSON written only part way: the body's `input` keeps the fields written whole.
+pub fn respond_tool(
+    request: &ClaudeRequest,
+    model: &ClaudeModel,
+    tool: &Tool,
+    input: Value,
+    finish: Finish,
+    cache: CacheUsage,
+    rng: &mut impl Rng,
+) -> ClaudeResponse {
+    let json_text = input.to_string();
+    let full_tokens = tokens::estimate(&json_text);
+    let budget = match finish {
+        Finish::Unbounded => None,
+        Finish::CutShort => Some(request.max_tokens.min(full_tokens / 2).max(1)),
+        Finish::Natural => (full_tokens > request.max_tokens).then_some(request.max_tokens),
+    };
+    let (input, output_tokens, stop_reason, partial_tool_json) = match budget {
+        None => (input, full_tokens, "tool_use", None),
+        Some(budget) => {
+            let partial = tokens::truncate_to(&json_text, budget).to_string();
+            (
+                complete_fields(&input, &partial),
+                budget,
+                "max_tokens",
+                Some(partial),
+            )
+        }
+    };
+    ClaudeResponse {
+        id: message_id(rng),
+        kind: "message",
+        role: "assistant",
+        model: model.name.clone(),
+        content: vec![ContentBlock::ToolUse {
+            id: tool_use_id(rng),
+            name: tool.name.clone(),
+            input,
+        }],
+        stop_reason,
+        stop_sequence: None,
+        usage: Usage::new(request, cache, output_tokens),
+        partial_tool_json,
+    }
+}
+
+/// The top-level fields of `input` whose JSON was written whole within `partial`.
+fn complete_fields(input: &Value, partial: &str) -> Value {
+    let Some(object) = input.as_object() else {
+        return json!({});
+    };
+    let mut kept = Map::new();
+    let mut written = String::from("{");
+    for (key, value) in object {
+        if written.len() > 1 {
+            written.push(',');
+        }
+        written.push_str(&Value::String(key.clone()).to_string());
+        written.push(':');
+        written.push_str(&value.to_string());
+        if written.len() > partial.len() {
+            break;
+        }
+        kept.insert(key.clone(), value.clone());
+    }
+    Value::Object(kept)
+}
+
+fn tool_use_id(rng: &mut impl Rng) -> String {
+    format!("toolu_bdrk_{}", random_suffix(rng))
+}
+
+fn random_suffix(rng: &mut impl Rng) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let suffix: String = (0..24)
+    (0..24)
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-        .collect();
-    format!("msg_bdrk_{suffix}")
+        .collect()
+}
+
+fn message_id(rng: &mut impl Rng) -> String {
+    format!("msg_bdrk_{}", random_suffix(rng))
 }
 
 #[cfg(test)]
@@ -524,10 +978,17 @@ mod tests {
         let mut request = parse(base()).unwrap();
         request.max_tokens = 3;
         let long = "a".repeat(100);
-        let response = respond(&request, &sonnet(), &long, Finish::Natural, &mut rng);
+        let response = respond(
+            &request,
+            &sonnet(),
+            &long,
+            Finish::Natural,
+            CacheUsage::default(),
+            &mut rng,
+        );
         assert_eq!(response.stop_reason, "max_tokens");
         assert_eq!(response.usage.output_tokens, 3);
-        assert_eq!(response.content[0].text.len(), 12);
+        assert_eq!(response.text().len(), 12);
         assert!(response.id.starts_with("msg_bdrk_"));
 
         request.max_tokens = 100;
@@ -537,11 +998,12 @@ mod tests {
             &sonnet(),
             "abc END def",
             Finish::Natural,
+            CacheUsage::default(),
             &mut rng,
         );
         assert_eq!(response.stop_reason, "stop_sequence");
         assert_eq!(response.stop_sequence.as_deref(), Some("END"));
-        assert_eq!(response.content[0].text, "abc ");
+        assert_eq!(response.text(), "abc ");
     }
 
     #[test]
@@ -552,7 +1014,14 @@ mod tests {
             json!([{"role":"user","content":"x"},{"role":"assistant","content":"{"}]);
         let request = parse(body).unwrap();
         assert!(!request.has_assistant_turn());
-        let response = respond(&request, &sonnet(), "{\"a\": 1}", Finish::Natural, &mut rng);
-        assert_eq!(response.content[0].text, "\"a\": 1}");
+        let response = respond(
+            &request,
+            &sonnet(),
+            "{\"a\": 1}",
+            Finish::Natural,
+            CacheUsage::default(),
+            &mut rng,
+        );
+        assert_eq!(response.text(), "\"a\": 1}");
     }
 }

@@ -4,7 +4,20 @@
 //!
 //! `rpmQuota` is a token bucket refilled at `rpmQuota / 60` tokens per second whose size
 //! (`rpmBurst`) defaults to one second's worth (at least 1); it starts full. A call that
-//! finds it empty is answered with `ThrottlingException` (429).
+//! finds it empty is answered with `ThrottlingException` (429). `rpmScope` limits the bucket
+//! to some calls (default all).
+//!
+//! A `scope` is `"claude"`, `"titan"`, `"all"` or `{"model": "<text>"}`, the last matching
+//! every model id that contains the text (`{"model": "claude-sonnet-4-5"}` throttles Sonnet
+//! 4.5 under any inference profile while Haiku answers).
+//!
+//! `violateFirst` alters first attempts only (a conversation with one user message), so a
+//! request needs exactly one repair: every first attempt (`"salty"`), or a seeded `rate`
+//! share of them (`{"violation": "salty", "rate": 0.33, "seed": 7}`).
+//!
+//! `streamError` breaks `InvokeModelWithResponseStream` answers after they started: the
+//! stream sends `afterEvents` events and then an exception event (`modelStreamErrorException`,
+//! `throttlingException`, ...) as Bedrock does.
 
 use crate::error::ErrorKind;
 use crate::model::Family;
@@ -14,21 +27,62 @@ use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 /// Which model calls a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "ScopeRepr", into = "ScopeRepr")]
 pub enum Scope {
     Claude,
     Titan,
     #[default]
     All,
+    /// Every model id containing this text.
+    Model(String),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum NamedScope {
+    Claude,
+    Titan,
+    All,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum ScopeRepr {
+    Named(NamedScope),
+    Model { model: String },
+}
+
+impl From<ScopeRepr> for Scope {
+    fn from(repr: ScopeRepr) -> Self {
+        match repr {
+            ScopeRepr::Named(NamedScope::Claude) => Scope::Claude,
+            ScopeRepr::Named(NamedScope::Titan) => Scope::Titan,
+            ScopeRepr::Named(NamedScope::All) => Scope::All,
+            ScopeRepr::Model { model } => Scope::Model(model),
+        }
+    }
+}
+
+impl From<Scope> for ScopeRepr {
+    fn from(scope: Scope) -> Self {
+        match scope {
+            Scope::Claude => ScopeRepr::Named(NamedScope::Claude),
+            Scope::Titan => ScopeRepr::Named(NamedScope::Titan),
+            Scope::All => ScopeRepr::Named(NamedScope::All),
+            Scope::Model(model) => ScopeRepr::Model { model },
+        }
+    }
 }
 
 impl Scope {
-    pub fn covers(self, family: Family) -> bool {
-        matches!(
-            (self, family),
-            (Scope::All, _) | (Scope::Claude, Family::Claude) | (Scope::Titan, Family::Titan)
-        )
+    pub fn covers(&self, family: Family, model_id: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Claude => family == Family::Claude,
+            Scope::Titan => family == Family::Titan,
+            Scope::Model(text) => model_id.contains(text.as_str()),
+        }
     }
 }
 
@@ -130,7 +184,7 @@ pub enum TransportKind {
     StallMidBody,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "TransportFaultRepr")]
 #[serde(rename_all = "camelCase")]
 pub struct TransportFault {
@@ -196,6 +250,141 @@ impl TransportFault {
     pub const DEFAULT_STALL_MS: u64 = 300_000;
 }
 
+/// `violateFirst`: a violation for every first attempt or a seeded share of them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ViolationFaultRepr")]
+#[serde(rename_all = "camelCase")]
+pub struct ViolationFault {
+    pub violation: Violation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ViolationFaultRepr {
+    Violation(Violation),
+    #[serde(rename_all = "camelCase")]
+    Full {
+        violation: Violation,
+        #[serde(default)]
+        rate: Option<f64>,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
+}
+
+impl From<ViolationFaultRepr> for ViolationFault {
+    fn from(repr: ViolationFaultRepr) -> Self {
+        match repr {
+            ViolationFaultRepr::Violation(violation) => ViolationFault {
+                violation,
+                rate: None,
+                seed: None,
+            },
+            ViolationFaultRepr::Full {
+                violation,
+                rate,
+                seed,
+            } => ViolationFault {
+                violation,
+                rate,
+                seed,
+            },
+        }
+    }
+}
+
+impl From<Violation> for ViolationFault {
+    fn from(violation: Violation) -> Self {
+        ViolationFault {
+            violation,
+            rate: None,
+            seed: None,
+        }
+    }
+}
+
+/// The exceptions a response stream can end with, named as the `:exception-type` header
+/// carries them (lower camel case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StreamErrorKind {
+    ModelStreamErrorException,
+    ThrottlingException,
+    InternalServerException,
+    ModelTimeoutException,
+    ServiceUnavailableException,
+    ValidationException,
+}
+
+impl StreamErrorKind {
+    /// The `:exception-type` header value.
+    pub fn exception_type(self) -> &'static str {
+        match self {
+            StreamErrorKind::ModelStreamErrorException => "modelStreamErrorException",
+            StreamErrorKind::ThrottlingException => "throttlingException",
+            StreamErrorKind::InternalServerException => "internalServerException",
+            StreamErrorKind::ModelTimeoutException => "modelTimeoutException",
+            StreamErrorKind::ServiceUnavailableException => "serviceUnavailableException",
+            StreamErrorKind::ValidationException => "validationException",
+        }
+    }
+
+    /// The exception event's JSON payload.
+    pub fn payload(self, message: Option<&str>) -> serde_json::Value {
+        let default = match self {
+            StreamErrorKind::ModelStreamErrorException => {
+                "The model encountered an error while streaming the response."
+            }
+            StreamErrorKind::ThrottlingException => {
+                ErrorKind::ThrottlingException.default_message()
+            }
+            StreamErrorKind::InternalServerException => {
+                ErrorKind::InternalServerException.default_message()
+            }
+            StreamErrorKind::ModelTimeoutException => {
+                ErrorKind::ModelTimeoutException.default_message()
+            }
+            StreamErrorKind::ServiceUnavailableException => {
+                ErrorKind::ServiceUnavailableException.default_message()
+            }
+            StreamErrorKind::ValidationException => {
+                ErrorKind::ValidationException.default_message()
+            }
+        };
+        let mut payload = serde_json::json!({ "message": message.unwrap_or(default) });
+        if self == StreamErrorKind::ModelStreamErrorException {
+            payload["originalStatusCode"] = serde_json::json!(500);
+            payload["originalMessage"] = serde_json::json!("Internal server error");
+        }
+        payload
+    }
+}
+
+/// An exception event sent into a response stream after `after_events` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StreamErrorFault {
+    pub error: StreamErrorKind,
+    /// Events sent before the exception (default 3: message_start, content_block_start and
+    /// the first delta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_events: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<u64>,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl StreamErrorFault {
+    pub const DEFAULT_AFTER_EVENTS: usize = 3;
+}
+
 /// Everything that can be made to go wrong; the default plan is a healthy service.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -211,16 +400,21 @@ pub struct FaultPlan {
     pub rpm_quota: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpm_burst: Option<u32>,
+    /// Calls the `rpmQuota` bucket applies to (default all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm_scope: Option<Scope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputFault>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub violate_first: Option<Violation>,
+    pub violate_first: Option<ViolationFault>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub never_comply: Option<Violation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<TransportFault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_error: Option<StreamErrorFault>,
 }
 
 fn one_or_many<'de, D>(deserializer: D) -> Result<Vec<ErrorFault>, D::Error>
@@ -247,6 +441,8 @@ pub enum PlanError {
     Rate(usize),
     #[error("rpmQuota must be at least 1")]
     Quota,
+    #[error("violateFirst.rate must be between 0 and 1")]
+    ViolationRate,
 }
 
 impl FaultPlan {
@@ -268,6 +464,13 @@ impl FaultPlan {
         if self.rpm_quota == Some(0) {
             return Err(PlanError::Quota);
         }
+        if self
+            .violate_first
+            .and_then(|v| v.rate)
+            .is_some_and(|rate| !(0.0..=1.0).contains(&rate))
+        {
+            return Err(PlanError::ViolationRate);
+        }
         Ok(())
     }
 }
@@ -281,9 +484,9 @@ pub struct CallPlan {
     /// True when the error comes from the `rpmQuota` bucket.
     pub throttled_by_quota: bool,
     pub output: OutputMode,
-    pub violate_first: Option<Violation>,
     pub never_comply: Option<Violation>,
     pub transport: Option<TransportFault>,
+    pub stream_error: Option<StreamErrorFault>,
 }
 
 #[derive(Debug)]
@@ -329,6 +532,8 @@ pub struct FaultState {
     error_rngs: Vec<StdRng>,
     output_seen: u64,
     transport_seen: u64,
+    stream_error_seen: u64,
+    violation_rng: StdRng,
     bucket: Option<TokenBucket>,
 }
 
@@ -347,6 +552,10 @@ impl FaultState {
             error_rngs,
             output_seen: 0,
             transport_seen: 0,
+            stream_error_seen: 0,
+            violation_rng: StdRng::seed_from_u64(
+                plan.violate_first.and_then(|v| v.seed).unwrap_or(0),
+            ),
             bucket,
             plan,
         }
@@ -356,12 +565,28 @@ impl FaultState {
         &self.plan
     }
 
-    /// Decides the fate of the next call of `family`.
-    pub fn next_call(&mut self, family: Family, now: Instant) -> CallPlan {
+    /// The violation for a first attempt: `violateFirst`'s, for every first attempt or (with
+    /// a `rate`) a share drawn from its seeded generator. Call it for first attempts only, so
+    /// the draws do not depend on how many repairs came between.
+    pub fn first_attempt_violation(&mut self) -> Option<Violation> {
+        let fault = self.plan.violate_first?;
+        match fault.rate {
+            None => Some(fault.violation),
+            Some(rate) => self.violation_rng.gen_bool(rate).then_some(fault.violation),
+        }
+    }
+
+    /// Decides the fate of the next call of `family` to `model_id`.
+    pub fn next_call(&mut self, family: Family, model_id: &str, now: Instant) -> CallPlan {
         let latency = Duration::from_millis(self.plan.latency_ms.unwrap_or(0));
         let mut error = None;
         let mut throttled_by_quota = false;
-        if let Some(bucket) = self.bucket.as_mut() {
+        let quota_applies = self
+            .plan
+            .rpm_scope
+            .as_ref()
+            .is_none_or(|scope| scope.covers(family, model_id));
+        if let Some(bucket) = self.bucket.as_mut().filter(|_| quota_applies) {
             if !bucket.try_take(now) {
                 error = Some((ErrorKind::ThrottlingException, None));
                 throttled_by_quota = true;
@@ -369,7 +594,7 @@ impl FaultState {
         }
         if error.is_none() {
             for (index, fault) in self.plan.errors.iter().enumerate() {
-                if !fault.scope.covers(family) {
+                if !fault.scope.covers(family, model_id) {
                     continue;
                 }
                 self.error_seen[index] += 1;
@@ -386,6 +611,7 @@ impl FaultState {
         }
         let mut output = OutputMode::Normal;
         let mut transport = None;
+        let mut stream_error = None;
         if error.is_none() {
             if family == Family::Claude {
                 if let Some(fault) = self.plan.output {
@@ -395,10 +621,29 @@ impl FaultState {
                     }
                 }
             }
-            if let Some(fault) = self.plan.transport.filter(|t| t.scope.covers(family)) {
+            if let Some(fault) = self
+                .plan
+                .transport
+                .as_ref()
+                .filter(|t| t.scope.covers(family, model_id))
+            {
                 self.transport_seen += 1;
                 if fault.first.is_none_or(|first| self.transport_seen <= first) {
-                    transport = Some(fault);
+                    transport = Some(fault.clone());
+                }
+            }
+            if let Some(fault) = self
+                .plan
+                .stream_error
+                .as_ref()
+                .filter(|f| f.scope.covers(family, model_id))
+            {
+                self.stream_error_seen += 1;
+                if fault
+                    .first
+                    .is_none_or(|first| self.stream_error_seen <= first)
+                {
+                    stream_error = Some(fault.clone());
                 }
             }
         }
@@ -407,9 +652,9 @@ impl FaultState {
             error,
             throttled_by_quota,
             output,
-            violate_first: self.plan.violate_first,
             never_comply: self.plan.never_comply,
             transport,
+            stream_error,
         }
     }
 }
@@ -417,6 +662,10 @@ impl FaultState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    const HAIKU: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+    const TITAN: &str = "amazon.titan-embed-text-v2:0";
 
     fn state(json: &str) -> (FaultState, Instant) {
         let now = Instant::now();
@@ -430,13 +679,13 @@ mod tests {
     fn first_n_errors_only_in_scope() {
         let (mut s, now) =
             state(r#"{"errors": {"error": "ThrottlingException", "first": 2, "scope": "claude"}}"#);
-        assert!(s.next_call(Family::Titan, now).error.is_none());
+        assert!(s.next_call(Family::Titan, TITAN, now).error.is_none());
         assert_eq!(
-            s.next_call(Family::Claude, now).error.unwrap().0,
+            s.next_call(Family::Claude, SONNET, now).error.unwrap().0,
             ErrorKind::ThrottlingException
         );
-        assert!(s.next_call(Family::Claude, now).error.is_some());
-        assert!(s.next_call(Family::Claude, now).error.is_none());
+        assert!(s.next_call(Family::Claude, SONNET, now).error.is_some());
+        assert!(s.next_call(Family::Claude, SONNET, now).error.is_none());
     }
 
     #[test]
@@ -445,7 +694,7 @@ mod tests {
         let run = || {
             let (mut s, now) = state(json);
             (0..1000)
-                .map(|_| s.next_call(Family::Claude, now).error.is_some())
+                .map(|_| s.next_call(Family::Claude, SONNET, now).error.is_some())
                 .collect::<Vec<_>>()
         };
         let first = run();
@@ -458,14 +707,14 @@ mod tests {
     fn token_bucket_refills_at_the_quota_rate() {
         let (mut s, start) = state(r#"{"rpmQuota": 120}"#);
         // 2 per second, burst 2.
-        assert!(s.next_call(Family::Claude, start).error.is_none());
-        assert!(s.next_call(Family::Claude, start).error.is_none());
-        let third = s.next_call(Family::Claude, start);
+        assert!(s.next_call(Family::Claude, SONNET, start).error.is_none());
+        assert!(s.next_call(Family::Claude, SONNET, start).error.is_none());
+        let third = s.next_call(Family::Claude, SONNET, start);
         assert!(third.throttled_by_quota);
         assert_eq!(third.error.unwrap().0, ErrorKind::ThrottlingException);
         let later = start + Duration::from_millis(500);
-        assert!(s.next_call(Family::Claude, later).error.is_none());
-        assert!(s.next_call(Family::Claude, later).error.is_some());
+        assert!(s.next_call(Family::Claude, SONNET, later).error.is_none());
+        assert!(s.next_call(Family::Claude, SONNET, later).error.is_some());
     }
 
     #[test]
@@ -473,17 +722,23 @@ mod tests {
         let (mut s, now) = state(
             r#"{"output": {"mode": "fenced", "first": 1}, "transport": "connectionReset", "latencyMs": 5}"#,
         );
-        let call = s.next_call(Family::Claude, now);
+        let call = s.next_call(Family::Claude, SONNET, now);
         assert_eq!(call.output, OutputMode::Fenced);
         assert_eq!(call.latency, Duration::from_millis(5));
         assert_eq!(
             call.transport.unwrap().fault,
             TransportKind::ConnectionReset
         );
-        assert_eq!(s.next_call(Family::Claude, now).output, OutputMode::Normal);
+        assert_eq!(
+            s.next_call(Family::Claude, SONNET, now).output,
+            OutputMode::Normal
+        );
         let (mut s, now) = state(r#"{"output": "prose"}"#);
         for _ in 0..3 {
-            assert_eq!(s.next_call(Family::Claude, now).output, OutputMode::Prose);
+            assert_eq!(
+                s.next_call(Family::Claude, SONNET, now).output,
+                OutputMode::Prose
+            );
         }
     }
 
@@ -508,8 +763,73 @@ mod tests {
         let plan =
             FaultPlan::from_json(r#"{"violateFirst": "carbHeavy", "neverComply": "meatForVegan"}"#)
                 .unwrap();
-        assert_eq!(plan.violate_first, Some(Violation::CarbHeavy));
+        assert_eq!(plan.violate_first, Some(Violation::CarbHeavy.into()));
         let back = FaultPlan::from_json(&serde_json::to_string(&plan).unwrap()).unwrap();
         assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn throttling_can_be_scoped_to_one_model() {
+        let (mut s, now) = state(
+            r#"{"errors": {"error": "ThrottlingException", "scope": {"model": "claude-sonnet-4-5"}}}"#,
+        );
+        assert!(s.next_call(Family::Claude, SONNET, now).error.is_some());
+        assert!(s.next_call(Family::Claude, HAIKU, now).error.is_none());
+        assert!(s.next_call(Family::Titan, TITAN, now).error.is_none());
+        let round_trip: FaultPlan =
+            FaultPlan::from_json(&serde_json::to_string(s.plan()).unwrap()).unwrap();
+        assert_eq!(&round_trip, s.plan());
+        let (mut s, now) = state(r#"{"rpmQuota": 60, "rpmScope": {"model": "sonnet"}}"#);
+        assert!(s.next_call(Family::Claude, SONNET, now).error.is_none());
+        assert!(s.next_call(Family::Claude, SONNET, now).throttled_by_quota);
+        for _ in 0..5 {
+            assert!(s.next_call(Family::Claude, HAIKU, now).error.is_none());
+        }
+    }
+
+    #[test]
+    fn violate_first_at_a_seeded_rate() {
+        let json = r#"{"violateFirst": {"violation": "salty", "rate": 0.33, "seed": 7}}"#;
+        let draws = || {
+            let (mut s, _) = state(json);
+            (0..300)
+                .map(|_| s.first_attempt_violation().is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = draws();
+        assert_eq!(first, draws());
+        let share = first.iter().filter(|v| **v).count();
+        assert!((70..=130).contains(&share), "{share}");
+        let (mut always, _) = state(r#"{"violateFirst": "salty"}"#);
+        assert_eq!(always.first_attempt_violation(), Some(Violation::Salty));
+        assert_eq!(
+            FaultPlan::from_json(r#"{"violateFirst": {"violation": "salty", "rate": 1.5}}"#),
+            Err(PlanError::ViolationRate)
+        );
+    }
+
+    #[test]
+    fn stream_errors_count_their_own_calls() {
+        let (mut s, now) = state(
+            r#"{"streamError": {"error": "modelStreamErrorException", "first": 1, "afterEvents": 2}}"#,
+        );
+        let fault = s
+            .next_call(Family::Claude, SONNET, now)
+            .stream_error
+            .unwrap();
+        assert_eq!(fault.error, StreamErrorKind::ModelStreamErrorException);
+        assert_eq!(fault.after_events, Some(2));
+        assert!(s
+            .next_call(Family::Claude, SONNET, now)
+            .stream_error
+            .is_none());
+        assert_eq!(
+            StreamErrorKind::ThrottlingException.exception_type(),
+            "throttlingException"
+        );
+        assert_eq!(
+            StreamErrorKind::ModelStreamErrorException.payload(None)["originalStatusCode"],
+            500
+        );
     }
 }

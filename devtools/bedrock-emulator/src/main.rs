@@ -1,9 +1,11 @@
 //! `bedrock-emulator`: runs the emulator as a process for `make demo` and test harnesses.
 //! Prints `bedrock-emulator listening on http://ADDR:PORT` once ready, optionally writes the
 //! port to a file, and stops on SIGTERM/SIGINT or, with `--exit-on-stdin-close`, when its
-//! standard input closes (so a harness that dies never leaks it).
+//! standard input closes (so a harness that dies never leaks it). `--latency realistic`
+//! (or `EMULATOR_LATENCY`) makes answers take their modelled time divided by
+//! `--time-scale` (or `EMULATOR_TIME_SCALE`).
 
-use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
+use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, LatencyProfile, TimeScale};
 use clap::Parser;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -33,6 +35,12 @@ struct Args {
     /// Stop when standard input reaches end of file.
     #[arg(long)]
     exit_on_stdin_close: bool,
+    /// `instant` answers at once; `realistic` waits the modelled time / time scale.
+    #[arg(long, env = "EMULATOR_LATENCY", default_value = "instant")]
+    latency: LatencyProfile,
+    /// Real wait = modelled time / this factor (e.g. 20 runs a realistic profile 20x faster).
+    #[arg(long, env = "EMULATOR_TIME_SCALE", default_value = "1.0")]
+    time_scale: TimeScale,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +78,8 @@ async fn run(args: Args) -> Result<(), CliError> {
     let emulator = Emulator::start(EmulatorOptions {
         addr: SocketAddr::new(args.addr, args.port),
         faults,
+        latency: args.latency,
+        time_scale: args.time_scale,
     })
     .await?;
     if let Some(path) = &args.port_file {

@@ -1,13 +1,24 @@
-//! The HTTP side: Bedrock Runtime's `POST /model/{modelId}/invoke` plus the emulator's own
-//! control routes (`/_emulator/faults`, `/_emulator/stats`, `/_emulator/reset`), and the
-//! `Emulator` handle tests use to run it in-process.
+//! The HTTP side: Bedrock Runtime's `POST /model/{modelId}/invoke` and
+//! `POST /model/{modelId}/invoke-with-response-stream`, plus the emulator's own control
+//! routes (`/_emulator/faults`, `/_emulator/stats`, `/_emulator/reset`), and the `Emulator`
+//! handle tests use to run it in-process.
+//!
+//! Every answer carries `x-emulator-modelled-ms`: the call's modelled duration under the
+//! model's latency profile (0 for errors). With the `realistic` profile a non-streaming
+//! answer arrives after that time divided by the time scale, and a stream paces its events
+//! the same way; with `instant` (the default) nothing waits.
 
 use crate::answer;
-use crate::claude;
+use crate::cache::{CacheUsage, CachingRules, PromptCache};
+use crate::claude::{self, ClaudeResponse};
 use crate::error::{BedrockError, ErrorKind};
-use crate::faults::{CallPlan, FaultPlan, FaultState, PlanError, TransportFault, TransportKind};
+use crate::faults::{
+    CallPlan, FaultPlan, FaultState, PlanError, StreamErrorFault, TransportFault, TransportKind,
+};
+use crate::latency::{self, LatencyFamily, LatencyProfile, LatencyTable, Pacing, TimeScale};
 use crate::model::{self, Family, Model};
-use crate::stats::Stats;
+use crate::stats::{CallRecord, Stats};
+use crate::stream;
 use crate::titan;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -33,6 +44,10 @@ pub struct EmulatorOptions {
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
     pub faults: FaultPlan,
+    /// Whether answers wait out their modelled time.
+    pub latency: LatencyProfile,
+    /// Real wait = modelled time / this factor (realistic profile only).
+    pub time_scale: TimeScale,
 }
 
 impl Default for EmulatorOptions {
@@ -40,6 +55,8 @@ impl Default for EmulatorOptions {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             faults: FaultPlan::default(),
+            latency: LatencyProfile::Instant,
+            time_scale: TimeScale::REAL_TIME,
         }
     }
 }
@@ -53,6 +70,10 @@ pub enum StartError {
     },
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Latency(#[from] latency::LatencyError),
+    #[error(transparent)]
+    Caching(#[from] crate::cache::CachingError),
 }
 
 #[derive(Debug)]
@@ -60,6 +81,10 @@ struct Shared {
     faults: Mutex<FaultState>,
     stats: Mutex<Stats>,
     rng: Mutex<StdRng>,
+    cache: Mutex<PromptCache>,
+    pacing: Pacing,
+    latency: &'static LatencyTable,
+    caching: &'static CachingRules,
     stopping: watch::Receiver<bool>,
 }
 
@@ -97,6 +122,8 @@ pub struct Emulator {
 impl Emulator {
     pub async fn start(options: EmulatorOptions) -> Result<Self, StartError> {
         options.faults.validate()?;
+        let latency = LatencyTable::builtin().map_err(Clone::clone)?;
+        let caching = CachingRules::builtin().map_err(Clone::clone)?;
         let listener = tokio::net::TcpListener::bind(options.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -112,6 +139,13 @@ impl Emulator {
             faults: Mutex::new(FaultState::new(options.faults, Instant::now())),
             stats: Mutex::new(Stats::default()),
             rng: Mutex::new(StdRng::from_entropy()),
+            cache: Mutex::new(PromptCache::default()),
+            pacing: Pacing {
+                profile: options.latency,
+                time_scale: options.time_scale,
+            },
+            latency,
+            caching,
             stopping: stopping.clone(),
         });
         let app = router(shared.clone());
@@ -128,7 +162,12 @@ impl Emulator {
                 tracing::error!(%error, "bedrock emulator server failed");
             }
         });
-        tracing::info!(%addr, "bedrock emulator listening");
+        tracing::info!(
+            %addr,
+            latency = %options.latency,
+            time_scale = options.time_scale.factor(),
+            "bedrock emulator listening"
+        );
         Ok(Self {
             addr,
             shared,
@@ -243,25 +282,23 @@ async fn reset_stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
     Json(Stats::default())
 }
 
-async fn invoke_stream(
-    State(shared): State<Arc<Shared>>,
-    Path(model_id): Path<String>,
-) -> Response {
-    let request_id = shared.request_id();
-    error_response(
-        &BedrockError::validation(
-            "The emulator does not support InvokeModelWithResponseStream; use InvokeModel.",
-        ),
-        &model_id,
-        &request_id,
-    )
-}
-
 async fn invoke(
     State(shared): State<Arc<Shared>>,
     Path(model_id): Path<String>,
     body: Bytes,
 ) -> Response {
+    handle(shared, model_id, body, false).await
+}
+
+async fn invoke_stream(
+    State(shared): State<Arc<Shared>>,
+    Path(model_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    handle(shared, model_id, body, true).await
+}
+
+async fn handle(shared: Arc<Shared>, model_id: String, body: Bytes, streamed: bool) -> Response {
     let started = Instant::now();
     let request_id = shared.request_id();
     let resolved = model::resolve(&model_id);
@@ -270,11 +307,18 @@ async fn invoke(
     let outcome = match resolved {
         Err(error) => Err((error, false)),
         Ok(model) => {
-            let plan = lock(&shared.faults).next_call(model.family(), Instant::now());
+            let plan = lock(&shared.faults).next_call(model.family(), &model_id, Instant::now());
             if !plan.latency.is_zero() {
                 tokio::time::sleep(plan.latency).await;
             }
-            run_model(&shared, &model, &body, &plan).map(|success| (success, plan.transport))
+            if streamed && model.family() == Family::Titan {
+                Err((
+                    BedrockError::validation("The model is unsupported for streaming."),
+                    false,
+                ))
+            } else {
+                run_model(&shared, &model_id, &model, &body, &plan).map(|success| (success, plan))
+            }
         }
     };
     match outcome {
@@ -283,35 +327,55 @@ async fn invoke(
             tracing::info!(model_id, error = %error.kind, "invoke failed");
             error_response(&error, &model_id, &request_id)
         }
-        Ok((success, transport)) => {
+        Ok((success, plan)) => {
             {
                 let mut stats = lock(&shared.stats);
                 stats.record_success(
-                    &model_id,
                     success.family,
-                    success.input_tokens,
-                    success.output_tokens,
+                    CallRecord {
+                        model_id: model_id.clone(),
+                        streamed,
+                        input_tokens: success.input_tokens,
+                        output_tokens: success.output_tokens,
+                        cache_read_input_tokens: success.cache.read,
+                        cache_creation_input_tokens: success.cache.written,
+                        modelled_ms: latency::millis(success.modelled),
+                    },
                 );
                 if success.violated {
                     stats.violations += 1;
                 }
-                if transport.is_some() {
+                if plan.transport.is_some() {
                     stats.transport_faults += 1;
                 }
             }
             tracing::info!(
                 model_id,
+                streamed,
                 input_tokens = success.input_tokens,
                 output_tokens = success.output_tokens,
+                cache_read = success.cache.read,
+                cache_write = success.cache.written,
+                modelled_ms = latency::millis(success.modelled),
                 "invoke succeeded"
             );
-            success_response(
-                success,
-                &request_id,
-                started,
-                transport,
-                shared.stopping.clone(),
-            )
+            if streamed {
+                stream_response(shared, success, &request_id, started, plan)
+            } else {
+                let wait = shared.pacing.real(success.modelled);
+                let mut stopping = shared.stopping.clone();
+                tokio::select! {
+                    () = tokio::time::sleep_until((success.model_started + wait).into()) => {}
+                    _ = stopping.wait_for(|stop| *stop) => {}
+                }
+                success_response(
+                    success,
+                    &request_id,
+                    started,
+                    plan.transport,
+                    shared.stopping.clone(),
+                )
+            }
         }
     }
 }
@@ -319,17 +383,28 @@ async fn invoke(
 struct Success {
     family: Family,
     body: Vec<u8>,
+    /// The Claude answer, which a stream sends as events.
+    claude: Option<ClaudeResponse>,
     input_tokens: u32,
     output_tokens: u32,
+    cache: CacheUsage,
     violated: bool,
+    /// When the model started (after any injected `latencyMs`).
+    model_started: Instant,
+    modelled: Duration,
+    latency: Option<&'static LatencyFamily>,
+    /// Output tokens the timing counts (`huge` answers are timed as if cut at `max_tokens`).
+    timed_output_cap: u32,
 }
 
 fn run_model(
     shared: &Shared,
+    model_id: &str,
     model: &Model,
     body: &[u8],
     plan: &CallPlan,
 ) -> Result<Success, (BedrockError, bool)> {
+    let model_started = Instant::now();
     if let Some((kind, message)) = &plan.error {
         let error = match message {
             Some(message) => BedrockError::new(*kind, message.clone()),
@@ -344,38 +419,110 @@ fn run_model(
             false,
         )
     };
+    let latency = shared.latency.family_for(model_id);
     match model {
         Model::Claude(claude_model) => {
             let request = claude::parse_request(body, claude_model).map_err(|e| (e, false))?;
-            let answer =
-                answer::answer(&request, plan.output, plan.violate_first, plan.never_comply)
-                    .map_err(|e| internal(&e))?;
-            let response = claude::respond(
-                &request,
-                claude_model,
-                &answer.text,
-                answer.finish,
-                &mut *lock(&shared.rng),
-            );
+            let violation = plan.never_comply.or_else(|| {
+                request
+                    .is_first_attempt()
+                    .then(|| lock(&shared.faults).first_attempt_violation())
+                    .flatten()
+            });
+            let cache = match shared.caching.min_tokens_for(model_id) {
+                Some(min_tokens) => {
+                    // The TTL is modelled time: a scaled realistic run expires entries sooner.
+                    let ttl = match shared.pacing.profile {
+                        LatencyProfile::Instant => shared.caching.ttl(),
+                        LatencyProfile::Realistic => shared
+                            .caching
+                            .ttl()
+                            .div_f64(shared.pacing.time_scale.factor()),
+                    };
+                    lock(&shared.cache).apply(
+                        &claude_model.name,
+                        &request.prompt,
+                        min_tokens,
+                        ttl,
+                        Instant::now(),
+                    )
+                }
+                None => CacheUsage::default(),
+            };
+            let (response, violated) = match request.forced_tool() {
+                Some(tool) => {
+                    let answer = answer::answer_tool(&request, plan.output, violation)
+                        .map_err(|e| internal(&e))?;
+                    let response = claude::respond_tool(
+                        &request,
+                        claude_model,
+                        tool,
+                        answer.input,
+                        answer.finish,
+                        cache,
+                        &mut *lock(&shared.rng),
+                    );
+                    (response, answer.violated)
+                }
+                None => {
+                    let answer = answer::answer(&request, plan.output, violation)
+                        .map_err(|e| internal(&e))?;
+                    let response = claude::respond(
+                        &request,
+                        claude_model,
+                        &answer.text,
+                        answer.finish,
+                        cache,
+                        &mut *lock(&shared.rng),
+                    );
+                    (response, answer.violated)
+                }
+            };
             let body = serde_json::to_vec(&response).map_err(|e| internal(&e))?;
+            let usage = response.usage;
+            let timed_output_cap = request.max_tokens;
+            let modelled = latency.map_or(Duration::ZERO, |l| {
+                l.modelled(latency::Work {
+                    prefill_tokens: usage.prefill_tokens(),
+                    output_tokens: usage.output_tokens.min(timed_output_cap),
+                })
+            });
             Ok(Success {
                 family: Family::Claude,
                 body,
-                input_tokens: response.usage.input_tokens,
-                output_tokens: response.usage.output_tokens,
-                violated: answer.violated,
+                claude: Some(response),
+                input_tokens: usage.input_tokens,
+                output_tokens: usage.output_tokens,
+                cache,
+                violated,
+                model_started,
+                modelled,
+                latency,
+                timed_output_cap,
             })
         }
         Model::Titan(titan_model) => {
             let request = titan::parse_request(body, *titan_model).map_err(|e| (e, false))?;
             let response = titan::respond(&request, *titan_model);
             let body = serde_json::to_vec(&response).map_err(|e| internal(&e))?;
+            let modelled = latency.map_or(Duration::ZERO, |l| {
+                l.modelled(latency::Work {
+                    prefill_tokens: response.input_text_token_count,
+                    output_tokens: 0,
+                })
+            });
             Ok(Success {
                 family: Family::Titan,
                 body,
+                claude: None,
                 input_tokens: response.input_text_token_count,
                 output_tokens: 0,
+                cache: CacheUsage::default(),
                 violated: false,
+                model_started,
+                modelled,
+                latency,
+                timed_output_cap: 0,
             })
         }
     }
@@ -397,8 +544,12 @@ fn error_response(error: &BedrockError, model_id: &str, request_id: &str) -> Res
         HeaderName::from_static("x-amzn-requestid"),
         header_value(request_id),
     );
+    headers.insert(MODELLED_MS, HeaderValue::from(0u64));
     response
 }
+
+/// The emulator's own header: the call's modelled duration in whole milliseconds.
+const MODELLED_MS: HeaderName = HeaderName::from_static("x-emulator-modelled-ms");
 
 fn success_response(
     success: Success,
@@ -408,6 +559,7 @@ fn success_response(
     stopping: watch::Receiver<bool>,
 ) -> Response {
     let length = success.body.len();
+    let modelled_ms = latency::millis(success.modelled);
     let body = match transport {
         None => Body::from(success.body),
         Some(fault) => faulty_body(success.body, fault, stopping),
@@ -437,7 +589,123 @@ fn success_response(
             HeaderValue::from(success.output_tokens),
         );
     }
+    headers.insert(MODELLED_MS, HeaderValue::from(modelled_ms));
     response
+}
+
+/// A started `InvokeModelWithResponseStream` answer: 200 with event-stream frames sent by
+/// a task that paces them (and injects any stream or transport fault).
+fn stream_response(
+    shared: Arc<Shared>,
+    success: Success,
+    request_id: &str,
+    started: Instant,
+    plan: CallPlan,
+) -> Response {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let modelled_ms = latency::millis(success.modelled);
+    tokio::spawn(send_stream(shared, success, started, plan, sender));
+    let frames = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let mut response = Response::new(Body::from_stream(frames));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-bedrock-content-type"),
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-requestid"),
+        header_value(request_id),
+    );
+    headers.insert(MODELLED_MS, HeaderValue::from(modelled_ms));
+    response
+}
+
+/// Sends the events of a stream at their modelled moments (scaled), then `message_stop`;
+/// a `streamError` fault replaces the rest with an exception frame, a transport fault
+/// breaks the connection after the first frame. Stops early when the client goes away or
+/// the emulator shuts down.
+async fn send_stream(
+    shared: Arc<Shared>,
+    success: Success,
+    started: Instant,
+    plan: CallPlan,
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
+    let Some(response) = success.claude.as_ref() else {
+        return;
+    };
+    let events = stream::events(response, success.latency, success.timed_output_cap);
+    let break_at = plan.stream_error.as_ref().map(|fault| {
+        fault
+            .after_events
+            .unwrap_or(StreamErrorFault::DEFAULT_AFTER_EVENTS)
+            .min(events.len())
+    });
+    let mut stopping = shared.stopping.clone();
+    let mut first_byte_ms = None;
+    for (index, event) in events.iter().enumerate() {
+        if break_at == Some(index) {
+            break;
+        }
+        let due = success.model_started + shared.pacing.real(event.at);
+        tokio::select! {
+            () = tokio::time::sleep_until(due.into()) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        let frame = match stream::chunk_frame(&event.event) {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::error!(%error, "emulator failure");
+                return;
+            }
+        };
+        if sender.send(Ok(frame)).await.is_err() {
+            return;
+        }
+        first_byte_ms.get_or_insert_with(|| latency::millis(started.elapsed()));
+        if let Some(fault) = plan.transport.as_ref().filter(|_| index == 0) {
+            let stall = match fault.fault {
+                TransportKind::ConnectionReset => Duration::from_millis(50),
+                TransportKind::StallMidBody => Duration::from_millis(
+                    fault.stall_ms.unwrap_or(TransportFault::DEFAULT_STALL_MS),
+                ),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(stall) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+            let _ = sender
+                .send(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "emulated connection reset",
+                )))
+                .await;
+            return;
+        }
+    }
+    let last = match plan.stream_error.as_ref().filter(|_| break_at.is_some()) {
+        Some(fault) => {
+            lock(&shared.stats).stream_errors += 1;
+            stream::exception_frame(fault.error, fault.message.as_deref())
+        }
+        None => stream::chunk_frame(&stream::message_stop(
+            &response.usage,
+            latency::millis(started.elapsed()),
+            first_byte_ms.unwrap_or(0),
+        )),
+    };
+    match last {
+        Ok(frame) => {
+            let _ = sender.send(Ok(frame)).await;
+        }
+        Err(error) => tracing::error!(%error, "emulator failure"),
+    }
 }
 
 /// A body that sends its first bytes and then breaks: with an error (the connection is

@@ -3,12 +3,14 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use base64::Engine;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, Stats};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 pub const SONNET: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 pub const HAIKU3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+pub const HAIKU45: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 pub const TITAN_V1: &str = "amazon.titan-embed-text-v1";
 pub const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
 
@@ -42,16 +44,113 @@ impl Reply {
 }
 
 pub async fn start(plan: FaultPlan) -> Harness {
-    let emulator = Emulator::start(EmulatorOptions {
+    start_with(EmulatorOptions {
         faults: plan,
         ..EmulatorOptions::default()
     })
     .await
-    .unwrap();
+}
+
+pub async fn start_with(options: EmulatorOptions) -> Harness {
+    let emulator = Emulator::start(options).await.unwrap();
     Harness {
         emulator,
         client: reqwest::Client::new(),
     }
+}
+
+/// The real AWS SDK client pointed at the emulator (static test credentials, no retries so
+/// every injected error reaches the test).
+pub fn sdk_client(endpoint: &str) -> aws_sdk_bedrockruntime::Client {
+    use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+    use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDEMULATOR",
+            "emulator-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(config)
+}
+
+/// One received stream item: an Anthropic event, or the SDK's error for the stream.
+#[derive(Debug)]
+pub enum StreamItem {
+    Event(Value),
+    Error(aws_sdk_bedrockruntime::types::error::ResponseStreamError),
+}
+
+/// Calls `InvokeModelWithResponseStream` through the SDK and receives every item, with the
+/// moment (since the call) each arrived.
+pub async fn sdk_stream(
+    client: &aws_sdk_bedrockruntime::Client,
+    model_id: &str,
+    body: &Value,
+) -> Result<
+    Vec<(std::time::Duration, StreamItem)>,
+    aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::InvokeModelWithResponseStreamError,
+>{
+    let started = std::time::Instant::now();
+    let output = client
+        .invoke_model_with_response_stream()
+        .model_id(model_id)
+        .content_type("application/json")
+        .accept("application/json")
+        .body(aws_sdk_bedrockruntime::primitives::Blob::new(
+            body.to_string(),
+        ))
+        .send()
+        .await
+        .map_err(|e| e.into_service_error())?;
+    assert_eq!(output.content_type(), "application/json");
+    let mut receiver = output.body;
+    let mut items = Vec::new();
+    loop {
+        match receiver.recv().await {
+            Ok(Some(aws_sdk_bedrockruntime::types::ResponseStream::Chunk(part))) => {
+                let bytes = part.bytes().unwrap().as_ref().to_vec();
+                items.push((
+                    started.elapsed(),
+                    StreamItem::Event(serde_json::from_slice(&bytes).unwrap()),
+                ));
+            }
+            Ok(Some(other)) => panic!("unexpected stream item {other:?}"),
+            Ok(None) => break,
+            Err(error) => {
+                items.push((
+                    started.elapsed(),
+                    StreamItem::Error(error.into_service_error()),
+                ));
+                break;
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The events of a stream that must have ended without an error.
+pub fn events_only(items: Vec<(std::time::Duration, StreamItem)>) -> Vec<Value> {
+    items
+        .into_iter()
+        .map(|(_, item)| match item {
+            StreamItem::Event(event) => event,
+            StreamItem::Error(error) => panic!("stream error {error:?}"),
+        })
+        .collect()
+}
+
+/// Decodes a base64 `bytes` field as the SDK does (for raw frame checks).
+pub fn decode_base64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 pub fn invoke_url(endpoint: &str, model_id: &str) -> String {
@@ -130,6 +229,33 @@ pub fn repair_body(request: &Value, previous: &str) -> Value {
             )}
         ]
     })
+}
+
+/// A Messages request that forces the `record_recipe` tool, with a long cacheable system
+/// prompt when `cached_system` is set.
+pub fn tool_body(request: &Value, cached_system: bool) -> Value {
+    let mut body = recipe_body(request);
+    body["tools"] = serde_json::json!([{
+        "name": "record_recipe",
+        "description": "Record the recipe.",
+        "input_schema": {"type": "object", "properties": {"recipeName": {"type": "string"}},
+                         "required": ["recipeName"]}
+    }]);
+    body["tool_choice"] = serde_json::json!({"type": "tool", "name": "record_recipe"});
+    if cached_system {
+        body["system"] = long_system(true);
+    }
+    body
+}
+
+/// A system prompt of about 1,700 tokens, optionally marked as a cache point.
+pub fn long_system(cache_point: bool) -> Value {
+    let text = "Follow every diet rule and list each ingredient with its amount. ".repeat(100);
+    let mut block = serde_json::json!({"type": "text", "text": text});
+    if cache_point {
+        block["cache_control"] = serde_json::json!({"type": "ephemeral"});
+    }
+    serde_json::json!([block])
 }
 
 pub fn titan_body(text: &str) -> Value {
