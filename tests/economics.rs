@@ -119,10 +119,16 @@ async fn every_answer_reports_its_usage_and_cost_at_the_configured_prices() {
         "cacheReadInputTokens",
         "cacheWriteInputTokens",
     ] {
-        assert!(meta["usage"][field].is_u64(), "meta.usage.{field}: {meta:#}");
+        assert!(
+            meta["usage"][field].is_u64(),
+            "meta.usage.{field}: {meta:#}"
+        );
     }
     let usage = usage_of(meta);
-    assert!(usage.output_tokens > 0 && usage.total_input() > 0, "{meta:#}");
+    assert!(
+        usage.output_tokens > 0 && usage.total_input() > 0,
+        "{meta:#}"
+    );
     assert_eq!(meta["inputTokens"], usage.input_tokens);
     assert_eq!(meta["outputTokens"], usage.output_tokens);
     // The cost is the usage at the table's Sonnet 4.5 prices, summed over the calls.
@@ -137,7 +143,10 @@ async fn every_answer_reports_its_usage_and_cost_at_the_configured_prices() {
         .cost(DEFAULT_SONNET_MODEL_ID, &usage)
         .unwrap();
     let cost = meta["costUsd"].as_f64().unwrap();
-    assert!(cost > 0.0 && (cost - expected).abs() < 1e-6, "{cost} vs {expected}");
+    assert!(
+        cost > 0.0 && (cost - expected).abs() < 1e-6,
+        "{cost} vs {expected}"
+    );
     // The emulator counted the same tokens the answer reports.
     let stats = emu.stats();
     assert_eq!(stats.output_tokens, usage.output_tokens);
@@ -145,7 +154,12 @@ async fn every_answer_reports_its_usage_and_cost_at_the_configured_prices() {
     let batches = sink.batches.lock().unwrap();
     let recorded: Vec<_> = batches
         .iter()
-        .flat_map(|b| b.usage.get(DEFAULT_SONNET_MODEL_ID).cloned().unwrap_or_default())
+        .flat_map(|b| {
+            b.usage
+                .get(DEFAULT_SONNET_MODEL_ID)
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(recorded.len(), calls.len());
     let recorded_cost: f64 = recorded.iter().map(|c| c.cost_usd).sum();
@@ -169,7 +183,10 @@ async fn claude_4_5_gets_the_forced_tool_and_cache_points_and_claude_3_the_text_
         wire["tool_choice"],
         json!({"type": "tool", "name": "record_recipe"})
     );
-    assert_eq!(wire["system"][0]["cache_control"], json!({"type": "ephemeral"}));
+    assert_eq!(
+        wire["system"][0]["cache_control"],
+        json!({"type": "ephemeral"})
+    );
     assert_eq!(
         wire["messages"][0]["content"][0]["cache_control"],
         json!({"type": "ephemeral"})
@@ -187,7 +204,10 @@ async fn claude_4_5_gets_the_forced_tool_and_cache_points_and_claude_3_the_text_
     let expected = (usage_of(&legacy["meta"]).input_tokens as f64 * 0.25
         + usage_of(&legacy["meta"]).output_tokens as f64 * 1.25)
         / 1e6;
-    assert!((legacy_cost - expected).abs() < 1e-6, "{legacy_cost} vs {expected}");
+    assert!(
+        (legacy_cost - expected).abs() < 1e-6,
+        "{legacy_cost} vs {expected}"
+    );
 }
 
 #[tokio::test]
@@ -253,17 +273,27 @@ async fn a_throttled_sonnet_hands_over_to_haiku_unless_the_request_refuses_fallb
     assert_eq!(fallbacks, 1);
 
     let (status, refused) = post(&app, &keto(json!({"model": "sonnet", "fallback": false}))).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (429, Some("throttled")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (429, Some("throttled"))
+    );
     // Haiku first has nothing after it in the chain: no fallback is taken from it.
     let calls = chat.calls.lock().unwrap().clone();
     let models: Vec<&str> = calls.iter().map(|(r, _)| r.model_id.as_str()).collect();
     assert_eq!(
         models,
-        [DEFAULT_SONNET_MODEL_ID, DEFAULT_HAIKU_MODEL_ID, DEFAULT_SONNET_MODEL_ID]
+        [
+            DEFAULT_SONNET_MODEL_ID,
+            DEFAULT_HAIKU_MODEL_ID,
+            DEFAULT_SONNET_MODEL_ID
+        ]
     );
 
     let (status, bad) = post(&app, &keto(json!({"fallback": "yes"}))).await;
-    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
@@ -276,10 +306,21 @@ async fn model_not_ready_falls_back_and_a_chain_of_none_does_not() {
     .await;
     let (app, sink) = generate_app(&emu.endpoint(), test_config()).await;
     let (status, body) = post(&app, &keto(json!({}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("model_unavailable")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("model_unavailable"))
+    );
     let stats = emu.stats();
-    assert!(stats.per_model.contains_key(DEFAULT_HAIKU_MODEL_ID), "{stats:?}");
-    assert!(sink.batches.lock().unwrap().iter().any(|b| !b.fallbacks.is_empty()));
+    assert!(
+        stats.per_model.contains_key(DEFAULT_HAIKU_MODEL_ID),
+        "{stats:?}"
+    );
+    assert!(sink
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|b| !b.fallbacks.is_empty()));
 
     emu.reset_stats();
     let config = Config {
@@ -350,7 +391,10 @@ async fn the_binary_writes_cold_start_once_and_token_metrics_per_call() {
     let mut process = spawn(env.clone()).await;
     for _ in 0..2 {
         let invocation = process
-            .invoke(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30))
+            .invoke(
+                load_event("apigw-post-recipes-keto.json"),
+                Duration::from_secs(30),
+            )
             .await
             .unwrap();
         let Outcome::Response(response) = invocation.outcome else {
@@ -361,7 +405,10 @@ async fn the_binary_writes_cold_start_once_and_token_metrics_per_call() {
         assert!(body["meta"]["costUsd"].as_f64().unwrap() > 0.0);
     }
     let lines = emf_lines(&process.stdout_tail());
-    let cold: Vec<&Value> = lines.iter().filter(|d| d.get("ColdStart").is_some()).collect();
+    let cold: Vec<&Value> = lines
+        .iter()
+        .filter(|d| d.get("ColdStart").is_some())
+        .collect();
     assert_eq!(cold.len(), 1, "{lines:#?}");
     assert_eq!(cold[0]["FunctionName"], "generate-recipe");
     assert_eq!(cold[0]["ColdStart"], 1);
@@ -378,9 +425,15 @@ async fn the_binary_writes_cold_start_once_and_token_metrics_per_call() {
     let directive = &tokens[0]["_aws"]["CloudWatchMetrics"][0];
     assert_eq!(directive["Dimensions"], json!([["ModelId"]]));
     let metrics = directive["Metrics"].as_array().unwrap();
-    for (name, unit) in [("InputTokens", "Count"), ("OutputTokens", "Count"), ("CostUsd", "None")] {
+    for (name, unit) in [
+        ("InputTokens", "Count"),
+        ("OutputTokens", "Count"),
+        ("CostUsd", "None"),
+    ] {
         assert!(
-            metrics.iter().any(|m| m["Name"] == name && m["Unit"] == unit),
+            metrics
+                .iter()
+                .any(|m| m["Name"] == name && m["Unit"] == unit),
             "{name}: {metrics:?}"
         );
     }
@@ -393,11 +446,17 @@ async fn the_binary_writes_cold_start_once_and_token_metrics_per_call() {
         .await
         .unwrap();
     warmed
-        .invoke(load_event("apigw-post-recipes-keto.json"), Duration::from_secs(30))
+        .invoke(
+            load_event("apigw-post-recipes-keto.json"),
+            Duration::from_secs(30),
+        )
         .await
         .unwrap();
     let lines = emf_lines(&warmed.stdout_tail());
-    assert!(lines.iter().all(|d| d.get("ColdStart").is_none()), "{lines:#?}");
+    assert!(
+        lines.iter().all(|d| d.get("ColdStart").is_none()),
+        "{lines:#?}"
+    );
     assert!(lines.iter().any(|d| d.get("WarmUpCount").is_some()));
 }
 
@@ -448,11 +507,17 @@ struct Run {
     first_inputs: Vec<u64>,
 }
 
-async fn run_fifty(plan: Option<&str>, config: Config, throttled: &[&str], body_extra: Value) -> Run {
-    let emu = emulator(plan).await;
-    let (app, chat, _) = recording_app(&emu.endpoint(), config, throttled).await;
+/// Runs the 50 requests, the fault plan set anew before each (so `first: 1` hits each
+/// request's first call).
+async fn run_fifty(plan: Option<&str>, config: Config, body_extra: Value) -> Run {
+    let emu = emulator(None).await;
+    let (app, chat, _) = recording_app(&emu.endpoint(), config, &[]).await;
     let mut run = Run::default();
     for request in fifty_requests() {
+        if let Some(plan) = plan {
+            emu.set_faults(bedrock_emulator::FaultPlan::from_json(plan).unwrap())
+                .unwrap();
+        }
         let mut request = request;
         if let (Some(map), Some(extra)) = (request.as_object_mut(), body_extra.as_object()) {
             for (k, v) in extra {
@@ -494,7 +559,8 @@ fn mean(values: &[u64]) -> f64 {
 
 fn report(name: &str, run: &Run) {
     let per = |x: f64| x / f64::from(run.verified.max(1));
-    let cache_share = run.usage.cache_read_input_tokens as f64 / run.usage.total_input().max(1) as f64;
+    let cache_share =
+        run.usage.cache_read_input_tokens as f64 / run.usage.total_input().max(1) as f64;
     println!(
         "{name}: verified {}/50, model calls {}, attempts/verified {:.2}, input tokens/verified {:.0} \
          (cache read share {:.1}%), output tokens/verified {:.0}, cost/verified ${:.5}, \
@@ -518,22 +584,39 @@ fn report(name: &str, run: &Run) {
 async fn figures() {
     let plans: [(&str, Option<&str>); 4] = [
         ("healthy", None),
-        ("violateFirst carbHeavy", Some(r#"{"violateFirst": "carbHeavy"}"#)),
-        ("proseWrapped (first call)", Some(r#"{"output": {"mode": "proseWrapped", "first": 50}}"#)),
-        ("wrongSchema (first call of each)", Some(r#"{"output": {"mode": "wrongSchema", "first": 25}}"#)),
+        (
+            "first answer breaks keto-style limits (violateFirst carbHeavy)",
+            Some(r#"{"violateFirst": "carbHeavy"}"#),
+        ),
+        (
+            "first answer malformed (invalidEscapes)",
+            Some(r#"{"output": {"mode": "invalidEscapes", "first": 1}}"#),
+        ),
+        (
+            "first answer wrong schema (wrongSchema)",
+            Some(r#"{"output": {"mode": "wrongSchema", "first": 1}}"#),
+        ),
     ];
     for (name, plan) in plans {
-        let run = run_fifty(plan, test_config(), &[], json!({})).await;
-        report(name, &run);
-        let legacy = run_fifty(plan, test_config(), &[], json!({"model": "claude-3-sonnet"})).await;
-        report(&format!("{name} [claude-3-sonnet, text path]"), &legacy);
+        let run = run_fifty(plan, test_config(), json!({})).await;
+        report(&format!("{name} [sonnet 4.5: tool + cache points]"), &run);
+        let legacy = run_fifty(plan, test_config(), json!({"model": "claude-3-sonnet"})).await;
+        report(
+            &format!("{name} [claude-3-sonnet: text path, no cache, same $3/$15]"),
+            &legacy,
+        );
     }
-    let throttled = run_fifty(None, test_config(), &[DEFAULT_SONNET_MODEL_ID], json!({})).await;
-    report("Sonnet throttled, chain sonnet,haiku", &throttled);
+    let sonnet_throttled =
+        r#"{"errors": {"error": "ThrottlingException", "scope": {"model": "claude-sonnet-4-5"}}}"#;
+    let chained = run_fifty(Some(sonnet_throttled), test_config(), json!({})).await;
+    report("Sonnet throttled (emulator), chain sonnet,haiku", &chained);
     let no_chain = Config {
         fallback_chain: Vec::new(),
         ..test_config()
     };
-    let refused = run_fifty(None, no_chain, &[DEFAULT_SONNET_MODEL_ID], json!({})).await;
-    report("Sonnet throttled, no chain", &refused);
+    let refused = run_fifty(Some(sonnet_throttled), no_chain, json!({})).await;
+    report(
+        "Sonnet throttled (emulator), MODEL_FALLBACK_CHAIN=none",
+        &refused,
+    );
 }

@@ -158,7 +158,9 @@ async fn plain_instructions_reach_the_model_only_as_quoted_data() {
     // The system prompt is the service's own, untouched by the request.
     assert_eq!(
         call.system,
-        ai_chef::prompt::PromptSet::embedded().unwrap().system(Language::Ko)
+        ai_chef::prompt::PromptSet::embedded()
+            .unwrap()
+            .system(Language::Ko)
     );
     assert_eq!(call.messages.len(), 1);
     assert_eq!(call.messages[0].role, Role::User);
@@ -296,7 +298,9 @@ async fn a_model_echoing_injected_text_cannot_skip_a_check_or_change_the_format(
         assert!(call.messages.len() == 1 || !last.content.contains("<request>"));
         assert_eq!(
             call.system,
-            ai_chef::prompt::PromptSet::embedded().unwrap().system(Language::Ko)
+            ai_chef::prompt::PromptSet::embedded()
+                .unwrap()
+                .system(Language::Ko)
         );
     }
     assert!(seen[1]

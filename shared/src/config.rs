@@ -92,7 +92,11 @@ pub const DEFAULT_FALLBACK_CHAIN: [ChatModel; 2] = [ChatModel::Sonnet, ChatModel
 /// The models to try for a request that starts with `first`: `first` itself, then the models
 /// after it in the configured chain. A model outside the chain (or `allow_fallback` false)
 /// gets no fallback.
-pub fn model_candidates(chain: &[ChatModel], first: ChatModel, allow_fallback: bool) -> Vec<ChatModel> {
+pub fn model_candidates(
+    chain: &[ChatModel],
+    first: ChatModel,
+    allow_fallback: bool,
+) -> Vec<ChatModel> {
     let mut candidates = vec![first];
     if allow_fallback {
         if let Some(at) = chain.iter().position(|m| *m == first) {
@@ -332,7 +336,10 @@ fn parse_chain(raw: &str) -> Result<Vec<ChatModel>, ConfigError> {
     let mut chain = Vec::new();
     for alias in raw.split(',').map(str::trim) {
         let model = ChatModel::parse(alias).ok_or_else(|| {
-            invalid(format!("`{alias}` is not one of {} (or `none`)", ChatModel::ALIASES))
+            invalid(format!(
+                "`{alias}` is not one of {} (or `none`)",
+                ChatModel::ALIASES
+            ))
         })?;
         if chain.contains(&model) {
             return Err(invalid(format!("`{alias}` appears twice")));
@@ -458,7 +465,10 @@ mod tests {
         );
         let config =
             Config::from_vars(vars(&[("MODEL_FALLBACK_CHAIN", "haiku, claude-3-haiku")])).unwrap();
-        assert_eq!(config.fallback_chain, [ChatModel::Haiku, ChatModel::Claude3Haiku]);
+        assert_eq!(
+            config.fallback_chain,
+            [ChatModel::Haiku, ChatModel::Claude3Haiku]
+        );
         let off = Config::from_vars(vars(&[("MODEL_FALLBACK_CHAIN", "none")])).unwrap();
         assert!(off.fallback_chain.is_empty());
         for bad in ["sonnet,gpt", "sonnet,sonnet", "sonnet,,haiku"] {
@@ -474,7 +484,10 @@ mod tests {
         assert_eq!(model_candidates(&chain, Sonnet, true), [Sonnet, Haiku]);
         assert_eq!(model_candidates(&chain, Sonnet, false), [Sonnet]);
         assert_eq!(model_candidates(&chain, Haiku, true), [Haiku]);
-        assert_eq!(model_candidates(&chain, Claude3Sonnet, true), [Claude3Sonnet]);
+        assert_eq!(
+            model_candidates(&chain, Claude3Sonnet, true),
+            [Claude3Sonnet]
+        );
         assert_eq!(model_candidates(&[], Sonnet, true), [Sonnet]);
     }
 

@@ -392,7 +392,10 @@ mod tests {
     #[test]
     fn tool_input_is_checked_with_the_same_schema_and_paths() {
         let input: serde_json::Value = serde_json::from_str(RECIPE).unwrap();
-        assert_eq!(extract_tool_input(&input).unwrap(), extract_recipe(RECIPE).unwrap());
+        assert_eq!(
+            extract_tool_input(&input).unwrap(),
+            extract_recipe(RECIPE).unwrap()
+        );
         let mut bad = input.clone();
         bad["ingredients"][1]["name"] = serde_json::json!(7);
         match extract_tool_input(&bad) {

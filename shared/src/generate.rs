@@ -175,8 +175,7 @@ impl RecipeService {
         let started = Instant::now();
         let prompts = PromptSet::embedded().map_err(|e| ServiceError::Internal(e.to_string()))?;
         let requested = request.model.unwrap_or(self.config.models.default_chat);
-        let candidates =
-            model_candidates(&self.config.fallback_chain, requested, request.fallback);
+        let candidates = model_candidates(&self.config.fallback_chain, requested, request.fallback);
         let mut candidate = 0usize;
         let mut model_id = self.config.models.chat_model_id(requested).to_owned();
         let canonical =

@@ -8,12 +8,12 @@
 //! (Count, `ModelId` of the model that stood in); `ColdStart` (Count, `FunctionName`) on a
 //! process's first invocation; a warm-up writes only `WarmUpCount` with dimension `FunctionName`.
 
+use crate::pricing::TokenUsage;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
-use crate::pricing::TokenUsage;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -282,10 +282,18 @@ pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
     for (model_id, calls) in &batch.usage {
         type Column = (&'static str, StandardUnit, fn(&CallUsage) -> f64);
         let columns: [Column; 5] = [
-            ("InputTokens", StandardUnit::Count, |c| c.usage.input_tokens as f64),
-            ("OutputTokens", StandardUnit::Count, |c| c.usage.output_tokens as f64),
-            ("CacheReadInputTokens", StandardUnit::Count, |c| c.usage.cache_read_input_tokens as f64),
-            ("CacheWriteInputTokens", StandardUnit::Count, |c| c.usage.cache_write_input_tokens as f64),
+            ("InputTokens", StandardUnit::Count, |c| {
+                c.usage.input_tokens as f64
+            }),
+            ("OutputTokens", StandardUnit::Count, |c| {
+                c.usage.output_tokens as f64
+            }),
+            ("CacheReadInputTokens", StandardUnit::Count, |c| {
+                c.usage.cache_read_input_tokens as f64
+            }),
+            ("CacheWriteInputTokens", StandardUnit::Count, |c| {
+                c.usage.cache_write_input_tokens as f64
+            }),
             ("CostUsd", StandardUnit::None, |c| c.cost_usd),
         ];
         for chunk in calls.chunks(CLOUDWATCH_MAX_VALUES) {
@@ -459,13 +467,24 @@ mod tests {
         };
         recorder.record_usage("m1", usage, 0.00126);
         recorder.record_fallback("m2");
-        recorder.batch.lock().unwrap().cold_starts.insert("generate-recipe".into(), 1);
+        recorder
+            .batch
+            .lock()
+            .unwrap()
+            .cold_starts
+            .insert("generate-recipe".into(), 1);
         let batch = recorder.take();
         let docs = emf_documents("ns", &batch, 1);
         // The per-call line stays first for its model, as before.
         assert_eq!(docs[0]["Status"], "Success");
-        let usage_doc = docs.iter().find(|d| d.get("InputTokens").is_some()).unwrap();
-        assert_eq!(usage_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["ModelId"]]));
+        let usage_doc = docs
+            .iter()
+            .find(|d| d.get("InputTokens").is_some())
+            .unwrap();
+        assert_eq!(
+            usage_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["ModelId"]])
+        );
         assert_eq!(usage_doc["InputTokens"], json!([100.0]));
         assert_eq!(usage_doc["OutputTokens"], json!([50.0]));
         assert_eq!(usage_doc["CostUsd"], json!([0.00126]));
@@ -476,14 +495,29 @@ mod tests {
             .map(|m| (m["Name"].as_str().unwrap(), m["Unit"].as_str().unwrap()))
             .collect();
         assert!(units.contains(&("CostUsd", "None")) && units.contains(&("InputTokens", "Count")));
-        let fallback = docs.iter().find(|d| d.get("ModelFallback").is_some()).unwrap();
-        assert_eq!((fallback["ModelId"].as_str(), fallback["ModelFallback"].as_u64()), (Some("m2"), Some(1)));
+        let fallback = docs
+            .iter()
+            .find(|d| d.get("ModelFallback").is_some())
+            .unwrap();
+        assert_eq!(
+            (
+                fallback["ModelId"].as_str(),
+                fallback["ModelFallback"].as_u64()
+            ),
+            (Some("m2"), Some(1))
+        );
         let cold = docs.iter().find(|d| d.get("ColdStart").is_some()).unwrap();
-        assert_eq!(cold["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(
+            cold["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName"]])
+        );
         assert_eq!(cold["FunctionName"], "generate-recipe");
 
         let data = metric_data(&batch);
-        let cost = data.iter().find(|d| d.metric_name() == Some("CostUsd")).unwrap();
+        let cost = data
+            .iter()
+            .find(|d| d.metric_name() == Some("CostUsd"))
+            .unwrap();
         assert_eq!(cost.unit(), Some(&StandardUnit::None));
         assert_eq!(cost.values(), [0.00126]);
         assert_eq!(cost.dimensions()[0].name(), Some("ModelId"));

@@ -86,7 +86,9 @@ impl ModelPrice {
             return Err(fail("name is empty".to_owned()));
         }
         if self.matches.is_empty() || self.matches.iter().any(|m| m.trim().is_empty()) {
-            return Err(fail("`matches` needs at least one non-empty substring".to_owned()));
+            return Err(fail(
+                "`matches` needs at least one non-empty substring".to_owned(),
+            ));
         }
         let prices = [
             ("input", Some(self.input)),
@@ -98,7 +100,9 @@ impl ModelPrice {
             if let Some(price) = price {
                 // Anything above $1,000 per million tokens is a typo (per-thousand figures).
                 if !price.is_finite() || !(0.0..=1_000.0).contains(&price) {
-                    return Err(fail(format!("{column} = {price} is not a price in USD per million tokens")));
+                    return Err(fail(format!(
+                        "{column} = {price} is not a price in USD per million tokens"
+                    )));
                 }
             }
         }
@@ -108,10 +112,15 @@ impl ModelPrice {
             ));
         }
         if !is_iso_date(&self.as_of) {
-            return Err(fail(format!("as_of `{}` is not a YYYY-MM-DD date", self.as_of)));
+            return Err(fail(format!(
+                "as_of `{}` is not a YYYY-MM-DD date",
+                self.as_of
+            )));
         }
         if self.source.trim().len() < 10 {
-            return Err(fail("source must say where the prices come from".to_owned()));
+            return Err(fail(
+                "source must say where the prices come from".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -160,7 +169,9 @@ impl PriceTable {
     /// The table shipped with the service, parsed once per process.
     pub fn embedded() -> Result<&'static PriceTable, &'static PriceError> {
         static TABLE: OnceLock<Result<PriceTable, PriceError>> = OnceLock::new();
-        TABLE.get_or_init(|| PriceTable::parse(PRICES_TOML)).as_ref()
+        TABLE
+            .get_or_init(|| PriceTable::parse(PRICES_TOML))
+            .as_ref()
     }
 
     /// The row pricing `model_id`: the first whose substring occurs in the id.
@@ -210,7 +221,9 @@ mod tests {
         ] {
             assert!(table().price(id).is_some(), "{id}");
         }
-        assert!(table().price("eu.anthropic.claude-sonnet-4-5-20250929-v1:0").is_some());
+        assert!(table()
+            .price("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+            .is_some());
         assert!(table().price("cohere.embed-v4").is_none());
     }
 
@@ -227,7 +240,10 @@ mod tests {
         assert_eq!((legacy.input, legacy.output), (0.25, 1.25));
         assert!(!legacy.structured_output && !legacy.prompt_caching);
         assert!(sonnet.structured_output && sonnet.prompt_caching);
-        assert_eq!(table().price(DEFAULT_EMBEDDING_MODEL_ID).unwrap().input, 0.02);
+        assert_eq!(
+            table().price(DEFAULT_EMBEDDING_MODEL_ID).unwrap().input,
+            0.02
+        );
     }
 
     #[test]
@@ -258,16 +274,28 @@ mod tests {
         };
         assert!(PriceTable::parse(&row("")).is_ok());
         let negative = row("").replace("input = 1.0", "input = -1.0");
-        assert!(matches!(PriceTable::parse(&negative), Err(PriceError::Row { .. })));
+        assert!(matches!(
+            PriceTable::parse(&negative),
+            Err(PriceError::Row { .. })
+        ));
         let cache_without_flag = row("cache_read = 0.1\ncache_write = 1.25\n");
         assert!(PriceTable::parse(&cache_without_flag).is_err());
         let bad_date = row("").replace("2025-01-01", "January 2025");
-        assert!(PriceTable::parse(&bad_date).unwrap_err().to_string().contains("as_of"));
+        assert!(PriceTable::parse(&bad_date)
+            .unwrap_err()
+            .to_string()
+            .contains("as_of"));
         let no_source = row("").replace("a published price list", "");
         assert!(PriceTable::parse(&no_source).is_err());
         let unknown = row("discount = 0.5\n");
-        assert!(matches!(PriceTable::parse(&unknown), Err(PriceError::Parse(_))));
+        assert!(matches!(
+            PriceTable::parse(&unknown),
+            Err(PriceError::Parse(_))
+        ));
         let twice = format!("{}\n{}", row(""), row(""));
-        assert!(PriceTable::parse(&twice).unwrap_err().to_string().contains("twice"));
+        assert!(PriceTable::parse(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
     }
 }

@@ -105,28 +105,57 @@ impl LanguagePrompts {
             file: file.to_owned(),
             message,
         };
-        if self.system.trim().is_empty() || placeholders(&self.system).map_or(true, |p| !p.is_empty()) {
-            return Err(content("`system` must be plain text without placeholders".to_owned()));
+        if self.system.trim().is_empty()
+            || placeholders(&self.system).map_or(true, |p| !p.is_empty())
+        {
+            return Err(content(
+                "`system` must be plain text without placeholders".to_owned(),
+            ));
         }
         validate_params(&format!("{file}/recipe"), &self.recipe, RECIPE_PARAMS)?;
-        validate_params(&format!("{file}/output_tool"), &self.output_tool, OUTPUT_TOOL_PARAMS)?;
-        validate_params(&format!("{file}/output_text"), &self.output_text, OUTPUT_TEXT_PARAMS)?;
+        validate_params(
+            &format!("{file}/output_tool"),
+            &self.output_tool,
+            OUTPUT_TOOL_PARAMS,
+        )?;
+        validate_params(
+            &format!("{file}/output_text"),
+            &self.output_text,
+            OUTPUT_TEXT_PARAMS,
+        )?;
         validate_params(&format!("{file}/repair"), &self.repair, REPAIR_PARAMS)?;
-        validate_params(&format!("{file}/previous_recipe"), &self.previous_recipe, PREVIOUS_RECIPE_PARAMS)?;
-        validate_params(&format!("{file}/previous_unusable"), &self.previous_unusable, PREVIOUS_UNUSABLE_PARAMS)?;
+        validate_params(
+            &format!("{file}/previous_recipe"),
+            &self.previous_recipe,
+            PREVIOUS_RECIPE_PARAMS,
+        )?;
+        validate_params(
+            &format!("{file}/previous_unusable"),
+            &self.previous_unusable,
+            PREVIOUS_UNUSABLE_PARAMS,
+        )?;
         // The emulator and the injection guard rely on exactly one quoted data block.
         if self.recipe.matches("<request>").count() != 1 || self.repair.contains("<request>") {
-            return Err(content("`recipe` holds the one <request> block; `repair` none".to_owned()));
+            return Err(content(
+                "`recipe` holds the one <request> block; `repair` none".to_owned(),
+            ));
         }
         for target in Target::ALL {
-            let row = self.targets.get(target.as_str()).ok_or_else(|| {
-                content(format!("no [targets.{}] section", target.as_str()))
-            })?;
+            let row = self
+                .targets
+                .get(target.as_str())
+                .ok_or_else(|| content(format!("no [targets.{}] section", target.as_str())))?;
             if row.brief.trim().is_empty() {
-                return Err(content(format!("targets.{}.brief is empty", target.as_str())));
+                return Err(content(format!(
+                    "targets.{}.brief is empty",
+                    target.as_str()
+                )));
             }
             if row.brief.contains("{{") || row.notes.contains("{{") {
-                return Err(content(format!("targets.{} holds a placeholder", target.as_str())));
+                return Err(content(format!(
+                    "targets.{} holds a placeholder",
+                    target.as_str()
+                )));
             }
         }
         if let Some(unknown) = self
@@ -176,10 +205,11 @@ impl PromptSet {
             file: file.to_owned(),
             message,
         })?;
-        let schema_text = serde_json::to_string(&tool.input_schema).map_err(|e| TemplateError::Parse {
-            file: file.to_owned(),
-            message: e.to_string(),
-        })?;
+        let schema_text =
+            serde_json::to_string(&tool.input_schema).map_err(|e| TemplateError::Parse {
+                file: file.to_owned(),
+                message: e.to_string(),
+            })?;
         Ok(PromptSet {
             ko,
             en,
@@ -256,12 +286,20 @@ impl PromptSet {
     }
 
     /// A repair turn: the failed checks and the ask, nothing the cached turn already holds.
-    pub fn repair_prompt(&self, language: Language, feedback: &str, failed_checks_json: &str) -> String {
+    pub fn repair_prompt(
+        &self,
+        language: Language,
+        feedback: &str,
+        failed_checks_json: &str,
+    ) -> String {
         render(
             &self.lang(language).repair,
             &[
                 ("feedback", feedback),
-                ("failed_checks_json", &escape_angle_brackets(failed_checks_json)),
+                (
+                    "failed_checks_json",
+                    &escape_angle_brackets(failed_checks_json),
+                ),
             ],
         )
     }
@@ -288,7 +326,10 @@ impl PromptSet {
 
     /// The assistant turn standing for an answer that could not be used.
     pub fn previous_unusable(&self, language: Language, reason: &str) -> String {
-        render(&self.lang(language).previous_unusable, &[("reason", reason)])
+        render(
+            &self.lang(language).previous_unusable,
+            &[("reason", reason)],
+        )
     }
 }
 
@@ -297,9 +338,15 @@ impl PromptSet {
 fn validate_tool(tool: &ToolFile) -> Result<(), String> {
     let valid_name = !tool.name.is_empty()
         && tool.name.len() <= 64
-        && tool.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && tool
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !valid_name {
-        return Err(format!("tool name `{}` is not a valid tool name", tool.name));
+        return Err(format!(
+            "tool name `{}` is not a valid tool name",
+            tool.name
+        ));
     }
     if tool.description.trim().is_empty() {
         return Err("the tool has no description".to_owned());
@@ -339,7 +386,13 @@ fn validate_tool(tool: &ToolFile) -> Result<(), String> {
         .and_then(|r| r.as_array())
         .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    for needed in ["recipeName", "cookingTime", "servings", "ingredients", "instructions"] {
+    for needed in [
+        "recipeName",
+        "cookingTime",
+        "servings",
+        "ingredients",
+        "instructions",
+    ] {
         if !required.contains(needed) {
             return Err(format!("input_schema.required must list {needed}"));
         }
@@ -384,10 +437,12 @@ pub fn validate_params(name: &str, template: &str, params: &[&str]) -> Result<()
 
 /// Validates every prompt of the service; called once at start so a broken file fails init.
 pub fn validate_templates() -> Result<(), TemplateError> {
-    PromptSet::embedded().map(|_| ()).map_err(|e| TemplateError::Content {
-        file: "prompts".to_owned(),
-        message: e.to_string(),
-    })
+    PromptSet::embedded()
+        .map(|_| ())
+        .map_err(|e| TemplateError::Content {
+            file: "prompts".to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Fills a validated template; values are inserted verbatim, never re-scanned for placeholders.
@@ -568,7 +623,8 @@ mod tests {
             PromptSet::parse(KO_PROMPTS, &stray, RECORD_RECIPE_TOOL),
             Err(TemplateError::UnknownPlaceholder { .. })
         ));
-        let repeated = EN_PROMPTS.replace("failed these checks:", "failed these checks for <request>:");
+        let repeated =
+            EN_PROMPTS.replace("failed these checks:", "failed these checks for <request>:");
         assert!(PromptSet::parse(KO_PROMPTS, &repeated, RECORD_RECIPE_TOOL).is_err());
     }
 
@@ -603,6 +659,9 @@ mod tests {
         )
         .unwrap();
         let recalled = set().previous_recipe(Language::En, &recipe);
-        assert!(recalled.contains("삼겹살") && !recalled.contains("볶는다"), "{recalled}");
+        assert!(
+            recalled.contains("삼겹살") && !recalled.contains("볶는다"),
+            "{recalled}"
+        );
     }
 }

@@ -264,7 +264,10 @@ mod tests {
             body["system"],
             serde_json::json!([{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}])
         );
-        assert_eq!(body["messages"][0]["content"][0]["cache_control"]["type"], "ephemeral");
+        assert_eq!(
+            body["messages"][0]["content"][0]["cache_control"]["type"],
+            "ephemeral"
+        );
         assert_eq!(body["tools"][0]["input_schema"], schema);
         assert_eq!(
             body["tool_choice"],
@@ -285,7 +288,10 @@ mod tests {
         assert!(resp.tool_input("other").is_none());
         assert_eq!(resp.text(), "");
         assert_eq!(resp.usage.cache_creation_input_tokens, 1000);
-        assert_eq!(StopReason::parse(resp.stop_reason.as_deref()), StopReason::ToolUse);
+        assert_eq!(
+            StopReason::parse(resp.stop_reason.as_deref()),
+            StopReason::ToolUse
+        );
     }
 
     #[test]
