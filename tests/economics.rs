@@ -53,7 +53,7 @@ async fn recording_app(
     config: Config,
     throttled: &[&str],
 ) -> (GenerateRecipeApp, Arc<Recording>, Arc<CapturingSink>) {
-    let (plain, sink) = generate_app(endpoint, config.clone()).await;
+    let sink = Arc::new(CapturingSink::default());
     let foundation = foundation(endpoint, config).await;
     let chat = Arc::new(Recording {
         inner: foundation.bedrock(),
@@ -68,7 +68,6 @@ async fn recording_app(
         verifier,
         None,
     );
-    drop(plain);
     (
         GenerateRecipeApp {
             service,
@@ -504,7 +503,10 @@ struct Run {
     calls: u32,
     served_by_haiku: u32,
     repair_inputs: Vec<u64>,
+    repair_cache_reads: Vec<u64>,
+    repair_uncached: Vec<u64>,
     first_inputs: Vec<u64>,
+    first_cache_writes: Vec<u64>,
 }
 
 /// Runs the 50 requests, the fault plan set anew before each (so `first: 1` hits each
@@ -542,8 +544,12 @@ async fn run_fifty(plan: Option<&str>, config: Config, body_extra: Value) -> Run
         run.cost += prices.cost(&request.model_id, &usage).unwrap();
         if request.messages.len() > 1 {
             run.repair_inputs.push(usage.total_input());
+            run.repair_cache_reads.push(usage.cache_read_input_tokens);
+            run.repair_uncached
+                .push(usage.input_tokens + usage.cache_write_input_tokens);
         } else {
             run.first_inputs.push(usage.total_input());
+            run.first_cache_writes.push(usage.cache_write_input_tokens);
         }
     }
     run
@@ -564,7 +570,8 @@ fn report(name: &str, run: &Run) {
     println!(
         "{name}: verified {}/50, model calls {}, attempts/verified {:.2}, input tokens/verified {:.0} \
          (cache read share {:.1}%), output tokens/verified {:.0}, cost/verified ${:.5}, \
-         first-turn input {:.0}, repair input {:.0} over {} repairs, served by Haiku {}",
+         first-turn input {:.0} (cache write {:.0}), repair input {:.0} (cache read {:.0}, uncached {:.0}) \
+         over {} repairs, served by Haiku {}",
         run.verified,
         run.calls,
         per(f64::from(run.attempts)),
@@ -573,7 +580,10 @@ fn report(name: &str, run: &Run) {
         per(run.usage.output_tokens as f64),
         per(run.cost),
         mean(&run.first_inputs),
+        mean(&run.first_cache_writes),
         mean(&run.repair_inputs),
+        mean(&run.repair_cache_reads),
+        mean(&run.repair_uncached),
         run.repair_inputs.len(),
         run.served_by_haiku,
     );
