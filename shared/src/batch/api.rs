@@ -394,7 +394,7 @@ mod tests {
             .await
             .unwrap();
         for (i, outcome) in [
-            FinalOutcome::Succeeded(json!({"recipe": 1})),
+            FinalOutcome::Succeeded(json!({"recipe": 1, "meta": {"costUsd": 0.0123}})),
             FinalOutcome::Failed(json!({"code": "invalid_request"})),
         ]
         .into_iter()
@@ -450,10 +450,13 @@ mod tests {
         assert_eq!(json["results"][0]["result"]["recipe"], 1);
         assert_eq!(json["results"][1]["error"]["code"], "invalid_request");
         assert!(json["results"][1].get("result").is_none());
+        // The job's cost sums its succeeded results, whichever page is asked for.
+        assert_eq!(json["costUsd"], 0.0123);
         let token = view.next_token.unwrap();
         let next = read_job(&store, "job-x", Some("2"), Some(&token))
             .await
             .unwrap();
+        assert_eq!(next.cost_usd, 0.0123);
         assert_eq!(next.results.len(), 1);
         assert_eq!(next.results[0].request_id, "r002");
         assert!(next.next_token.is_none());
