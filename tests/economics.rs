@@ -26,7 +26,43 @@ struct Recording {
     inner: Arc<dyn ChatModelClient>,
     /// Model ids answered with `Throttling` as if the SDK's retries were exhausted.
     throttled: Vec<String>,
+    /// Replays the pre-change repair shape (figures only): every earlier answer resent whole
+    /// and the request data block repeated in each repair turn.
+    resend_whole: bool,
+    /// The raw answers of the conversation in progress (for `resend_whole`).
+    answers: Mutex<Vec<String>>,
     calls: Mutex<Vec<(ChatRequest, Option<ChatResponse>)>>,
+}
+
+/// The pre-change repair turns: whole earlier answers and the request block repeated.
+fn resend_whole(request: &ChatRequest, answers: &[String]) -> ChatRequest {
+    let mut old = request.clone();
+    let first = &request.messages[0].content;
+    let block = first
+        .find("<request>")
+        .and_then(|start| {
+            first[start..]
+                .find("</request>")
+                .map(|end| &first[start..start + end + 10])
+        })
+        .unwrap_or_default()
+        .to_owned();
+    let ko = block.contains("\"language\":\"ko\"");
+    for (i, message) in old.messages.iter_mut().enumerate().skip(1) {
+        if message.role == Role::Assistant {
+            if let Some(answer) = answers.get(i / 2) {
+                message.content = answer.clone();
+            }
+        } else {
+            let lead = if ko {
+                "사용자 데이터는 그대로입니다:"
+            } else {
+                "The user data is unchanged:"
+            };
+            message.content = format!("{}\n{lead}\n{block}", message.content);
+        }
+    }
+    old
 }
 
 #[async_trait::async_trait]
@@ -39,11 +75,23 @@ impl ChatModelClient for Recording {
                 "Too many requests, please wait before trying again.",
             ));
         }
-        let answer = self.inner.chat(request).await;
+        let sent = if self.resend_whole {
+            let mut answers = self.answers.lock().unwrap();
+            if request.messages.len() == 1 {
+                answers.clear();
+            }
+            resend_whole(request, &answers)
+        } else {
+            request.clone()
+        };
+        let answer = self.inner.chat(&sent).await;
+        if let (true, Ok(answer)) = (self.resend_whole, &answer) {
+            self.answers.lock().unwrap().push(answer.text.clone());
+        }
         self.calls
             .lock()
             .unwrap()
-            .push((request.clone(), answer.as_ref().ok().cloned()));
+            .push((sent, answer.as_ref().ok().cloned()));
         answer
     }
 }
@@ -53,11 +101,22 @@ async fn recording_app(
     config: Config,
     throttled: &[&str],
 ) -> (GenerateRecipeApp, Arc<Recording>, Arc<CapturingSink>) {
+    recording_app_with(endpoint, config, throttled, false).await
+}
+
+async fn recording_app_with(
+    endpoint: &str,
+    config: Config,
+    throttled: &[&str],
+    resend: bool,
+) -> (GenerateRecipeApp, Arc<Recording>, Arc<CapturingSink>) {
     let sink = Arc::new(CapturingSink::default());
     let foundation = foundation(endpoint, config).await;
     let chat = Arc::new(Recording {
         inner: foundation.bedrock(),
         throttled: throttled.iter().map(|s| (*s).to_owned()).collect(),
+        resend_whole: resend,
+        answers: Mutex::new(Vec::new()),
         calls: Mutex::new(Vec::new()),
     });
     let table = ai_chef::nutrition::FoodTable::load_embedded().unwrap();
@@ -512,8 +571,17 @@ struct Run {
 /// Runs the 50 requests, the fault plan set anew before each (so `first: 1` hits each
 /// request's first call).
 async fn run_fifty(plan: Option<&str>, config: Config, body_extra: Value) -> Run {
+    run_fifty_with(plan, config, body_extra, false).await
+}
+
+async fn run_fifty_with(
+    plan: Option<&str>,
+    config: Config,
+    body_extra: Value,
+    resend: bool,
+) -> Run {
     let emu = emulator(None).await;
-    let (app, chat, _) = recording_app(&emu.endpoint(), config, &[]).await;
+    let (app, chat, _) = recording_app_with(&emu.endpoint(), config, &[], resend).await;
     let mut run = Run::default();
     for request in fifty_requests() {
         if let Some(plan) = plan {
@@ -614,6 +682,20 @@ async fn figures() {
         report(
             &format!("{name} [claude-3-sonnet: text path, no cache, same $3/$15]"),
             &legacy,
+        );
+    }
+    // The pre-change shape: Sonnet 4.5's id and prices, text output, no cache points, every
+    // earlier answer resent whole and the request data repeated in each repair turn.
+    let before = || {
+        let mut config = test_config();
+        config.models.sonnet = ai_chef::config::DEFAULT_CLAUDE3_SONNET_MODEL_ID.to_owned();
+        config
+    };
+    for (name, plan) in &plans[1..] {
+        let run = run_fifty_with(*plan, before(), json!({}), true).await;
+        report(
+            &format!("{name} [before: text path, whole answer and request resent, no cache]"),
+            &run,
         );
     }
     let sonnet_throttled =
