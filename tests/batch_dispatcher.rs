@@ -715,9 +715,11 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
         r#"{"errors": {"error": "ThrottlingException", "first": 3}}"#,
     ))
     .await;
-    // One SDK attempt per call, as the function configures its model calls.
+    // One SDK attempt per call, as the function configures its model calls; no fallback
+    // model, so every throttle reaches the limiter.
     let config = Config {
         bedrock_max_attempts: 1,
+        fallback_chain: Vec::new(),
         ..test_config()
     };
     let (app, store) = memory_app_with(&emu, AimdConfig::default(), config).await;

@@ -161,8 +161,15 @@ async fn invalid_bodies_are_400_with_field_details_and_call_no_model() {
 }
 
 async fn fault_case(plan: &str) -> (u16, Value, bedrock_emulator::Stats) {
+    fault_case_with(plan, test_config()).await
+}
+
+async fn fault_case_with(
+    plan: &str,
+    config: ai_chef::config::Config,
+) -> (u16, Value, bedrock_emulator::Stats) {
     let emu = emulator(Some(plan)).await;
-    let (app, _) = generate_app(&emu.endpoint(), test_config()).await;
+    let (app, _) = generate_app(&emu.endpoint(), config).await;
     let (status, body) = call(&app, load_event(KETO)).await;
     (status, body, emu.stats())
 }
@@ -212,15 +219,29 @@ async fn server_errors_are_503_model_unavailable() {
 
 #[tokio::test]
 async fn prose_then_json_is_repaired_and_prose_forever_is_502() {
-    let (status, body, _) = fault_case(r#"{"output": {"mode": "prose", "first": 1}}"#).await;
+    // The text path (the `sonnet` alias pointed at Claude 3 Sonnet, which writes JSON as text).
+    let text_path = || {
+        let mut config = test_config();
+        config.models.sonnet = ai_chef::config::DEFAULT_CLAUDE3_SONNET_MODEL_ID.to_owned();
+        config
+    };
+    let (status, body, _) =
+        fault_case_with(r#"{"output": {"mode": "prose", "first": 1}}"#, text_path()).await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["meta"]["attempts"], 2);
-    let (status, body, stats) = fault_case(r#"{"output": "prose"}"#).await;
+    let (status, body, stats) = fault_case_with(r#"{"output": "prose"}"#, text_path()).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (502, Some("model_output_invalid"))
     );
     assert_eq!(stats.claude.calls, 3);
+    // Claude 4.5 answers through the forced tool call, which carries no prose at all.
+    let (status, body, stats) = fault_case(r#"{"output": "prose"}"#).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(
+        (body["meta"]["attempts"].as_u64(), stats.claude.calls),
+        (Some(1), 1)
+    );
 }
 
 #[tokio::test]

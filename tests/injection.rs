@@ -157,7 +157,12 @@ async fn plain_instructions_reach_the_model_only_as_quoted_data() {
     assert_eq!(seen.len(), 1);
     let call = &seen[0];
     // The system prompt is the service's own, untouched by the request.
-    assert_eq!(call.system, ai_chef::prompt::system_prompt(Language::Ko));
+    assert_eq!(
+        call.system,
+        ai_chef::prompt::PromptSet::embedded()
+            .unwrap()
+            .system(Language::Ko)
+    );
     assert_eq!(call.messages.len(), 1);
     assert_eq!(call.messages[0].role, Role::User);
     let prompt = &call.messages[0].content;
@@ -278,17 +283,26 @@ async fn a_model_echoing_injected_text_cannot_skip_a_check_or_change_the_format(
         .unwrap()
         .iter()
         .any(|c| c["rule"] == "allergen:땅콩" && c["passed"] == false));
-    // Repair turns repeat the same quoted data block and state the failed checks separately.
+    // Every attempt starts with the same quoted data block (the cached first turn); repair
+    // turns state the failed checks and carry no request data of their own.
     let seen = chat2.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     for call in &seen {
-        let last = call.messages.last().unwrap();
-        assert_eq!(last.role, Role::User);
+        let first = &call.messages[0];
+        assert_eq!(first.role, Role::User);
         assert_eq!(
-            request_block(&last.content)["ingredientsOnHand"],
+            request_block(&first.content)["ingredientsOnHand"],
             json!([injection])
         );
-        assert_eq!(call.system, ai_chef::prompt::system_prompt(Language::Ko));
+        let last = call.messages.last().unwrap();
+        assert_eq!(last.role, Role::User);
+        assert!(call.messages.len() == 1 || !last.content.contains("<request>"));
+        assert_eq!(
+            call.system,
+            ai_chef::prompt::PromptSet::embedded()
+                .unwrap()
+                .system(Language::Ko)
+        );
     }
     assert!(seen[1]
         .messages

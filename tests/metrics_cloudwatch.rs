@@ -26,6 +26,18 @@ fn recorded() -> ai_chef::metrics::MetricsBatch {
         CallStatus::Error,
         Duration::from_millis(80),
     );
+    recorder.record_usage(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ai_chef::pricing::TokenUsage {
+            input_tokens: 1200,
+            output_tokens: 480,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 1000,
+        },
+        0.01455,
+    );
+    recorder.record_fallback("us.anthropic.claude-haiku-4-5-20251001-v1:0");
+    recorder.record_warmup("generate-recipe");
     recorder.take()
 }
 
@@ -52,6 +64,24 @@ async fn put_metric_data_carries_the_contract_metrics() {
                         && d.unit() == Some(&StandardUnit::Count)
                         && d.value() == Some(1.0)
                         && d.dimensions().iter().any(|x| x.value() == Some("Error"))
+                })
+                && data.iter().any(|d| {
+                    d.metric_name() == Some("InputTokens")
+                        && d.unit() == Some(&StandardUnit::Count)
+                        && d.values() == [1200.0]
+                        && d.dimensions().len() == 1
+                        && d.dimensions()[0].name() == Some("ModelId")
+                })
+                && data.iter().any(|d| {
+                    d.metric_name() == Some("CostUsd")
+                        && d.unit() == Some(&StandardUnit::None)
+                        && d.values() == [0.01455]
+                })
+                && data.iter().any(|d| {
+                    d.metric_name() == Some("ModelFallback")
+                        && d.value() == Some(1.0)
+                        && d.dimensions()[0].value()
+                            == Some("us.anthropic.claude-haiku-4-5-20251001-v1:0")
                 })
         })
         .then_output(|| PutMetricDataOutput::builder().build());
@@ -114,6 +144,10 @@ async fn the_wire_request_is_rpc_v2_cbor_put_metric_data() {
         "Status",
         "Success",
         "Error",
+        "InputTokens",
+        "OutputTokens",
+        "CostUsd",
+        "ModelFallback",
     ] {
         assert!(
             body.windows(needle.len()).any(|w| w == needle.as_bytes()),

@@ -7,7 +7,7 @@ use ai_chef::domain::Recipe;
 use ai_chef::extract::extract_recipe;
 use ai_chef::generate::RecipeVerifier;
 use ai_chef::nutrition::{analyze, FoodTable};
-use ai_chef::prompt::recipe_prompt;
+use ai_chef::prompt::{OutputMode, PromptSet};
 use ai_chef::request::RecipeRequest;
 use ai_chef::rules;
 use ai_chef::verify::TableVerifier;
@@ -41,7 +41,15 @@ fn benches(c: &mut Criterion) {
         b.iter(|| RecipeRequest::from_json(black_box(REQUEST.as_bytes())).unwrap())
     });
     c.bench_function("prompt_render", |b| {
-        b.iter(|| recipe_prompt(black_box(&request), black_box(&constraints), ""))
+        let prompts = PromptSet::embedded().expect("prompts");
+        b.iter(|| {
+            prompts.recipe_prompt(
+                black_box(&request),
+                black_box(&constraints),
+                "",
+                OutputMode::Tool,
+            )
+        })
     });
     c.bench_function("json_extract", |b| {
         b.iter(|| extract_recipe(black_box(ANSWER)).unwrap())

@@ -24,6 +24,7 @@ pub const ENV_VARS: &[&str] = &[
     "MODEL_ID_CLAUDE3_SONNET",
     "MODEL_ID_CLAUDE3_HAIKU",
     "DEFAULT_MODEL",
+    "MODEL_FALLBACK_CHAIN",
     "MAX_TOKENS",
     "MAX_ATTEMPTS",
     "CACHE_TTL_SECONDS",
@@ -50,6 +51,8 @@ pub enum ConfigError {
         name: &'static str,
         hint: &'static str,
     },
+    #[error("the model price table is invalid: {0}")]
+    Prices(String),
 }
 
 /// Which Claude model a request asks for (`model` field of the contract).
@@ -74,6 +77,35 @@ impl ChatModel {
     }
 
     pub const ALIASES: &'static str = "sonnet, haiku, claude-3-sonnet, claude-3-haiku";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatModel::Sonnet => "sonnet",
+            ChatModel::Haiku => "haiku",
+            ChatModel::Claude3Sonnet => "claude-3-sonnet",
+            ChatModel::Claude3Haiku => "claude-3-haiku",
+        }
+    }
+}
+
+/// The default fallback chain: a throttled Sonnet hands over to Haiku.
+pub const DEFAULT_FALLBACK_CHAIN: [ChatModel; 2] = [ChatModel::Sonnet, ChatModel::Haiku];
+
+/// The models to try for a request that starts with `first`: `first` itself, then the models
+/// after it in the configured chain. A model outside the chain (or `allow_fallback` false)
+/// gets no fallback.
+pub fn model_candidates(
+    chain: &[ChatModel],
+    first: ChatModel,
+    allow_fallback: bool,
+) -> Vec<ChatModel> {
+    let mut candidates = vec![first];
+    if allow_fallback {
+        if let Some(at) = chain.iter().position(|m| *m == first) {
+            candidates.extend(chain[at + 1..].iter().copied());
+        }
+    }
+    candidates
 }
 
 /// Which Titan embedding model a request asks for.
@@ -148,6 +180,8 @@ pub enum MetricsSinkKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub models: ModelRegistry,
+    /// `MODEL_FALLBACK_CHAIN`: the order in which models stand in for a throttled or not-ready one.
+    pub fallback_chain: Vec<ChatModel>,
     pub max_tokens: u32,
     pub max_attempts: u32,
     pub cache_ttl: Duration,
@@ -174,6 +208,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             models: ModelRegistry::default(),
+            fallback_chain: DEFAULT_FALLBACK_CHAIN.to_vec(),
             max_tokens: 2048,
             max_attempts: 3,
             cache_ttl: Duration::from_secs(3600),
@@ -227,6 +262,12 @@ impl Config {
             embedding_v1: model_id("MODEL_ID_EMBEDDING_V1", DEFAULT_EMBEDDING_V1_MODEL_ID)?,
             default_chat,
         };
+        let fallback_chain = match env.get("MODEL_FALLBACK_CHAIN") {
+            None => DEFAULT_FALLBACK_CHAIN.to_vec(),
+            Some(v) => parse_chain(v)?,
+        };
+        // The price table is part of the configuration: a broken row fails the start.
+        crate::pricing::PriceTable::embedded().map_err(|e| ConfigError::Prices(e.to_string()))?;
         let metrics_sink = match env.get("METRICS_SINK") {
             None | Some("emf") => MetricsSinkKind::Emf,
             Some("cloudwatch") => MetricsSinkKind::CloudWatch,
@@ -249,6 +290,7 @@ impl Config {
         };
         Ok(Config {
             models,
+            fallback_chain,
             max_tokens: env.number("MAX_TOKENS", defaults.max_tokens, 256, 64_000)?,
             max_attempts: env.number("MAX_ATTEMPTS", defaults.max_attempts, 1, 10)?,
             cache_ttl: Duration::from_secs(u64::from(env.number(
@@ -300,6 +342,31 @@ impl Config {
             hint: "set it to the SQS queue URL that batch requests are sent to",
         })
     }
+}
+
+/// `sonnet,haiku` (aliases, in order, no repeats); `none` turns fallback off.
+fn parse_chain(raw: &str) -> Result<Vec<ChatModel>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "MODEL_FALLBACK_CHAIN",
+        reason,
+    };
+    if raw.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let mut chain = Vec::new();
+    for alias in raw.split(',').map(str::trim) {
+        let model = ChatModel::parse(alias).ok_or_else(|| {
+            invalid(format!(
+                "`{alias}` is not one of {} (or `none`)",
+                ChatModel::ALIASES
+            ))
+        })?;
+        if chain.contains(&model) {
+            return Err(invalid(format!("`{alias}` appears twice")));
+        }
+        chain.push(model);
+    }
+    Ok(chain)
 }
 
 struct Vars(HashMap<String, String>);
@@ -428,6 +495,40 @@ mod tests {
         assert_eq!(scaled.model_time_scale, 20.0);
         let err = Config::from_vars(vars(&[("DEFAULT_MODEL", "gpt")])).unwrap_err();
         assert!(err.to_string().contains("DEFAULT_MODEL"), "{err}");
+    }
+
+    #[test]
+    fn fallback_chain_is_read_in_order_and_checked() {
+        assert_eq!(
+            Config::from_vars(HashMap::new()).unwrap().fallback_chain,
+            [ChatModel::Sonnet, ChatModel::Haiku]
+        );
+        let config =
+            Config::from_vars(vars(&[("MODEL_FALLBACK_CHAIN", "haiku, claude-3-haiku")])).unwrap();
+        assert_eq!(
+            config.fallback_chain,
+            [ChatModel::Haiku, ChatModel::Claude3Haiku]
+        );
+        let off = Config::from_vars(vars(&[("MODEL_FALLBACK_CHAIN", "none")])).unwrap();
+        assert!(off.fallback_chain.is_empty());
+        for bad in ["sonnet,gpt", "sonnet,sonnet", "sonnet,,haiku"] {
+            let err = Config::from_vars(vars(&[("MODEL_FALLBACK_CHAIN", bad)])).unwrap_err();
+            assert!(err.to_string().contains("MODEL_FALLBACK_CHAIN"), "{err}");
+        }
+    }
+
+    #[test]
+    fn candidates_follow_the_chain_from_the_requested_model() {
+        let chain = DEFAULT_FALLBACK_CHAIN;
+        use ChatModel::*;
+        assert_eq!(model_candidates(&chain, Sonnet, true), [Sonnet, Haiku]);
+        assert_eq!(model_candidates(&chain, Sonnet, false), [Sonnet]);
+        assert_eq!(model_candidates(&chain, Haiku, true), [Haiku]);
+        assert_eq!(
+            model_candidates(&chain, Claude3Sonnet, true),
+            [Claude3Sonnet]
+        );
+        assert_eq!(model_candidates(&[], Sonnet, true), [Sonnet]);
     }
 
     #[test]

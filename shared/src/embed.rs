@@ -243,6 +243,15 @@ impl EmbeddingService {
         let response = match self.client.embed(&request).await {
             Ok(r) => {
                 metrics.record_call(&model_id, CallStatus::Success, r.latency);
+                let usage = crate::pricing::TokenUsage {
+                    input_tokens: r.input_tokens,
+                    ..Default::default()
+                };
+                let cost = crate::pricing::PriceTable::embedded()
+                    .ok()
+                    .and_then(|prices| prices.cost(&model_id, &usage))
+                    .unwrap_or(0.0);
+                metrics.record_usage(&model_id, usage, cost);
                 r
             }
             Err(err) => {

@@ -1,5 +1,5 @@
-//! Finds the recipe JSON in a model's text answer — bare, fenced in ```json, or wrapped in
-//! prose — and turns it into a checked [`Recipe`]. A missing or broken JSON object and a
+//! Finds the recipe JSON in a model's answer — a forced tool call's input, or text that is
+//! bare, fenced in ```json, or wrapped in prose — and turns it into a checked [`Recipe`]. A missing or broken JSON object and a
 //! schema violation are distinct errors, so the repair prompt can say precisely what was wrong.
 
 use crate::domain::{Recipe, RecipeIngredient};
@@ -31,6 +31,23 @@ pub fn extract_recipe(text: &str) -> Result<Recipe, ExtractError> {
     }
     let value = find_json_object(text)?;
     recipe_from_value(value)
+}
+
+/// Checks the recipe a forced tool call carries (structured output) with the same schema checks
+/// as the text path. A model that wrote the object as a JSON string is read through the text
+/// path, so the error says what was wrong with it.
+pub fn extract_tool_input(input: &serde_json::Value) -> Result<Recipe, ExtractError> {
+    match input {
+        serde_json::Value::String(text) => extract_recipe(text),
+        serde_json::Value::Object(_) => {
+            let size = serde_json::to_string(input).map_or(0, |t| t.len());
+            if size > MAX_OUTPUT_BYTES {
+                return Err(ExtractError::TooLarge(size));
+            }
+            recipe_from_value(input.clone())
+        }
+        _ => Err(schema("", "the tool input is not a JSON object")),
+    }
 }
 
 /// The first JSON object in the text: the whole text, a fenced block, or a balanced `{...}`.
@@ -368,6 +385,27 @@ mod tests {
         let zero_servings = RECIPE.replace(r#""servings":2"#, r#""servings":0"#);
         assert!(matches!(
             extract_recipe(&zero_servings),
+            Err(ExtractError::Schema { .. })
+        ));
+    }
+
+    #[test]
+    fn tool_input_is_checked_with_the_same_schema_and_paths() {
+        let input: serde_json::Value = serde_json::from_str(RECIPE).unwrap();
+        assert_eq!(
+            extract_tool_input(&input).unwrap(),
+            extract_recipe(RECIPE).unwrap()
+        );
+        let mut bad = input.clone();
+        bad["ingredients"][1]["name"] = serde_json::json!(7);
+        match extract_tool_input(&bad) {
+            Err(ExtractError::Schema { path, .. }) => assert_eq!(path, "ingredients[1].name"),
+            other => panic!("{other:?}"),
+        }
+        let as_string = serde_json::Value::String(RECIPE.to_owned());
+        assert!(extract_tool_input(&as_string).is_ok());
+        assert!(matches!(
+            extract_tool_input(&serde_json::json!([1])),
             Err(ExtractError::Schema { .. })
         ));
     }

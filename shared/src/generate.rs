@@ -12,14 +12,15 @@
 
 use crate::bedrock::{ChatModelClient, ChatRequest, Message, Role, StopReason};
 use crate::cache::{cache_key, ResponseCache};
-use crate::config::Config;
+use crate::config::{model_candidates, Config};
 use crate::deadline::Deadline;
 use crate::domain::{Check, Language, NutritionReport, Recipe};
-use crate::error::ServiceError;
-use crate::extract::{extract_recipe, ExtractError};
+use crate::error::{ModelFailure, ServiceError};
+use crate::extract::{extract_recipe, extract_tool_input, ExtractError};
 use crate::latency::{estimate_prompt_tokens, scaled, LatencyProfiles};
 use crate::metrics::{CallStatus, MetricsRecorder};
-use crate::prompt;
+use crate::pricing::{round_usd, PriceTable, TokenUsage};
+use crate::prompt::{OutputMode, PromptSet};
 use crate::request::RecipeRequest;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,12 +109,34 @@ pub struct GenerateResponse {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
+    /// The model that produced the recipe (after any fallback).
     pub model_id: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub attempts: u32,
     pub cached: bool,
     pub latency_ms: u64,
+    /// Tokens summed over every answered attempt, cache reads and writes apart.
+    pub usage: TokenUsage,
+    /// What those tokens cost at the configured prices (USD, whole micro-dollars).
+    pub cost_usd: f64,
+}
+
+/// How a model is asked: by its row in the price table (unknown ids get the plain text path).
+fn model_traits(prices: Option<&PriceTable>, model_id: &str) -> (OutputMode, bool) {
+    match prices.and_then(|p| p.price(model_id)) {
+        Some(row) if row.structured_output => (OutputMode::Tool, row.prompt_caching),
+        Some(row) => (OutputMode::Text, row.prompt_caching),
+        None => (OutputMode::Text, false),
+    }
+}
+
+/// Persistent throttling (the SDK's retries exhausted) and a model not ready are worth another model.
+fn calls_for_fallback(failure: ModelFailure) -> bool {
+    matches!(
+        failure,
+        ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded | ModelFailure::ModelNotReady
+    )
 }
 
 /// Why an attempt did not give a usable recipe.
@@ -133,6 +156,7 @@ pub struct RecipeService {
     /// Model timing for the deadline estimate; `None` only if the built-in file were
     /// invalid, which the app's start-up check refuses.
     latency: Option<&'static LatencyProfiles>,
+    prices: Option<&'static PriceTable>,
 }
 
 impl std::fmt::Debug for RecipeService {
@@ -158,6 +182,8 @@ impl RecipeService {
             facts,
             cache,
             latency: LatencyProfiles::embedded().ok(),
+            // Config loading already refused a broken table; `None` only prices nothing.
+            prices: PriceTable::embedded().ok(),
         }
     }
 
@@ -224,11 +250,11 @@ impl RecipeService {
         progress: Option<&dyn ProgressSink>,
     ) -> Result<GenerateResponse, ServiceError> {
         let started = Instant::now();
-        let model_id = self
-            .config
-            .models
-            .chat_model_id(request.model.unwrap_or(self.config.models.default_chat))
-            .to_owned();
+        let prompts = PromptSet::embedded().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let requested = request.model.unwrap_or(self.config.models.default_chat);
+        let candidates = model_candidates(&self.config.fallback_chain, requested, request.fallback);
+        let mut candidate = 0usize;
+        let mut model_id = self.config.models.chat_model_id(requested).to_owned();
         let canonical =
             serde_json::to_string(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let key = cache_key(&model_id, &canonical);
@@ -259,13 +285,14 @@ impl RecipeService {
             None => String::new(),
         };
         let constraints = self.verifier.constraints(request);
-        let system = prompt::system_prompt(request.language).to_owned();
-        let mut messages = vec![Message {
-            role: Role::User,
-            content: prompt::recipe_prompt(request, &constraints, &facts),
-        }];
-        let mut input_tokens = 0u64;
-        let mut output_tokens = 0u64;
+        let system = prompts.system(request.language).to_owned();
+        // The first turn depends on how the serving model hands over the recipe; the turns
+        // after it (recalled answers, repairs) are the same for every model.
+        let first_turn =
+            |mode: OutputMode| prompts.recipe_prompt(request, &constraints, &facts, mode);
+        let mut later_turns: Vec<Message> = Vec::new();
+        let mut usage = TokenUsage::default();
+        let mut cost_usd = 0.0f64;
         let mut attempts = 0u32;
         let mut last_failure: Option<AttemptFailure> = None;
         let mut slowest_call = Duration::ZERO;
@@ -284,11 +311,21 @@ impl RecipeService {
                     return Err(ServiceError::DeadlineExceeded { attempts });
                 }
             };
+            attempts += 1;
+            let (mode, cache_points) = model_traits(self.prices, &model_id);
+            let mut messages = Vec::with_capacity(1 + later_turns.len());
+            messages.push(Message {
+                role: Role::User,
+                content: first_turn(mode),
+            });
+            messages.extend(later_turns.iter().cloned());
             // A call the deadline would cut off is not started: it would be billed for nothing.
             if let Some(needed) =
                 self.estimated_call(&model_id, &system, &messages, expected_output)
             {
                 if needed > budget {
+                    // This attempt was counted above but never made.
+                    let attempts = attempts - 1;
                     tracing::warn!(
                         attempts,
                         needed_ms = needed.as_millis() as u64,
@@ -302,11 +339,10 @@ impl RecipeService {
                     });
                 }
             }
-            attempts += 1;
             let call = ChatRequest {
                 model_id: model_id.clone(),
                 system: system.clone(),
-                messages: messages.clone(),
+                messages,
                 max_tokens: self.config.max_tokens,
                 temperature: if attempts == 1 {
                     FIRST_TEMPERATURE
@@ -314,6 +350,8 @@ impl RecipeService {
                     REPAIR_TEMPERATURE
                 },
                 timeout: budget,
+                tool: (mode == OutputMode::Tool).then(|| prompts.tool().clone()),
+                cache_points,
             };
             let outcome = match progress {
                 None => self.chat.chat(&call).await,
@@ -350,22 +388,67 @@ impl RecipeService {
                 Err(err) => {
                     metrics.record_call(&model_id, CallStatus::Error, err.latency);
                     tracing::warn!(attempt = attempts, failure = ?err.failure, timed_out = err.timed_out, "model call failed");
-                    return Err(err.into_service_error(attempts));
+                    let next = candidates.get(candidate + 1).copied();
+                    match next {
+                        Some(next) if !err.timed_out && calls_for_fallback(err.failure) => {
+                            // The stand-in gets this attempt: nothing was answered.
+                            candidate += 1;
+                            attempts -= 1;
+                            let next_id = self.config.models.chat_model_id(next).to_owned();
+                            tracing::warn!(from = %model_id, to = %next_id, failure = ?err.failure, "falling back to the next model");
+                            metrics.record_fallback(&next_id);
+                            model_id = next_id;
+                            continue;
+                        }
+                        _ => return Err(err.into_service_error(attempts)),
+                    }
                 }
             };
             slowest_call = slowest_call.max(answer.latency);
             expected_output = expected_output.max(answer.output_tokens);
-            input_tokens += answer.input_tokens;
-            output_tokens += answer.output_tokens;
 
-            let failure = match (answer.stop_reason, extract_recipe(&answer.text)) {
-                (StopReason::MaxTokens, _) => AttemptFailure::Output(
-                    "the answer was cut off at max_tokens (stop_reason max_tokens)".to_owned(),
-                ),
-                (StopReason::Refusal, _) => {
-                    AttemptFailure::Output("the model refused to answer".to_owned())
+            let call_usage = answer.usage();
+            let call_cost = match self.prices.and_then(|p| p.cost(&model_id, &call_usage)) {
+                Some(cost) => cost,
+                None => {
+                    tracing::warn!(model_id = %model_id, "no price for this model in model-prices.toml; its cost counts as 0");
+                    0.0
                 }
-                (_, Err(err)) => AttemptFailure::Output(describe_extract_error(&err)),
+            };
+            metrics.record_usage(&model_id, call_usage, call_cost);
+            usage += call_usage;
+            cost_usd += call_cost;
+            tracing::info!(
+                attempt = attempts,
+                input_tokens = call_usage.input_tokens,
+                cache_read_input_tokens = call_usage.cache_read_input_tokens,
+                cache_write_input_tokens = call_usage.cache_write_input_tokens,
+                output_tokens = call_usage.output_tokens,
+                "model call answered"
+            );
+
+            let extracted = match &answer.tool_input {
+                Some(input) => extract_tool_input(input),
+                // A legacy model, or a model that answered in text despite the forced tool.
+                None => extract_recipe(&answer.text),
+            };
+            let (failure, recalled) = match (answer.stop_reason, extracted) {
+                (StopReason::MaxTokens, _) => {
+                    let reason =
+                        "the answer was cut off at max_tokens (stop_reason max_tokens)".to_owned();
+                    let recalled = prompts.previous_unusable(request.language, &reason);
+                    (AttemptFailure::Output(reason), recalled)
+                }
+                (StopReason::Refusal, _) => {
+                    let reason = "the model refused to answer".to_owned();
+                    let recalled = prompts.previous_unusable(request.language, &reason);
+                    (AttemptFailure::Output(reason), recalled)
+                }
+                (_, Err(err)) => {
+                    let reason = describe_extract_error(&err);
+                    let recalled = prompts.previous_unusable(request.language, &reason);
+                    (AttemptFailure::Output(reason), recalled)
+                }
                 (_, Ok(recipe)) => {
                     if let Some(provider) = &self.facts {
                         let names: Vec<String> =
@@ -380,18 +463,21 @@ impl RecipeService {
                             checks: verification.checks,
                             meta: Meta {
                                 model_id: model_id.clone(),
-                                input_tokens,
-                                output_tokens,
+                                input_tokens: usage.input_tokens,
+                                output_tokens: usage.output_tokens,
                                 attempts,
                                 cached: false,
                                 latency_ms: started.elapsed().as_millis() as u64,
+                                usage,
+                                cost_usd: round_usd(cost_usd),
                             },
                         };
                         self.cache.insert(key, Arc::new(response.clone()));
-                        tracing::info!(target_diet = %request.target, attempts, "recipe passed every check");
+                        tracing::info!(target_diet = %request.target, attempts, model_id = %model_id, cost_usd = response.meta.cost_usd, "recipe passed every check");
                         return Ok(response);
                     }
-                    AttemptFailure::Checks(verification.failed())
+                    let recalled = prompts.previous_recipe(request.language, &recipe);
+                    (AttemptFailure::Checks(verification.failed()), recalled)
                 }
             };
             let (feedback, failed_json) = match &failure {
@@ -416,13 +502,16 @@ impl RecipeService {
                     failed: failed_checks(&failure),
                 });
             }
-            messages.push(Message {
+            // Lean repair: the previous answer is recalled in a few lines (its name and
+            // ingredient lines, or why it was unusable) and the repair turn carries only the
+            // failed checks; the first turn, which holds the request, stays the cached prefix.
+            later_turns.push(Message {
                 role: Role::Assistant,
-                content: truncate_for_history(&answer.text),
+                content: recalled,
             });
-            messages.push(Message {
+            later_turns.push(Message {
                 role: Role::User,
-                content: prompt::repair_prompt(request, &feedback, &failed_json),
+                content: prompts.repair_prompt(request.language, &feedback, &failed_json),
             });
             last_failure = Some(failure);
         }
@@ -469,22 +558,7 @@ fn describe_extract_error(err: &ExtractError) -> String {
 
 fn output_feedback(reason: &str, language: Language) -> String {
     match language {
-        Language::Ko => format!("- 출력 형식 오류: {reason}. 설명 없이 스키마에 맞는 JSON 객체 하나만, 간결하게 출력하세요."),
-        Language::En => format!("- Output format error: {reason}. Answer with one JSON object of the schema only, concisely."),
+        Language::Ko => format!("- 출력 형식 오류: {reason}. 스키마에 맞는 레시피 하나만, 간결하게 답하세요."),
+        Language::En => format!("- Output format error: {reason}. Answer with one recipe of the schema only, concisely."),
     }
-}
-
-/// Keeps the conversation small: a huge or runaway answer is not sent back whole.
-fn truncate_for_history(text: &str) -> String {
-    const MAX_CHARS: usize = 8_000;
-    if text.trim().is_empty() {
-        // Claude refuses empty assistant turns.
-        return "(empty answer)".to_owned();
-    }
-    if text.chars().count() <= MAX_CHARS {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(MAX_CHARS).collect();
-    cut.push_str("\n[…]");
-    cut
 }

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod latency;
 pub mod metrics;
 pub mod nutrition;
+pub mod pricing;
 pub mod prompt;
 pub mod request;
 pub mod retrieval;

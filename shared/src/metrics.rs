@@ -1,15 +1,19 @@
 //! Model-call metrics: recorded during an invocation, flushed once at its end, either as
-//! CloudWatch Embedded Metric Format lines on stdout (default) or, through a sink in the AWS
-//! adapters crate, `PutMetricData`.
+//! CloudWatch Embedded Metric Format lines on stdout (default) or through `PutMetricData`.
 //!
 //! The contract's metrics: namespace `AI-Chef/Bedrock`, `InvocationDuration` (Seconds) and
-//! `InvocationCount` (Count) with dimensions `ModelId` and `Status` (`Success` | `Error`); a
-//! warm-up writes only `WarmUpCount` with dimension `FunctionName`.
+//! `InvocationCount` (Count) with dimensions `ModelId` and `Status` (`Success` | `Error`); per
+//! answered model call `InputTokens`, `OutputTokens`, `CacheReadInputTokens`,
+//! `CacheWriteInputTokens` (Count) and `CostUsd` (None) with dimension `ModelId`; `ModelFallback`
+//! (Count, `ModelId` of the model that stood in); `ColdStart` (Count, `FunctionName`) on a
+//! process's first invocation; a warm-up writes only `WarmUpCount` with dimension `FunctionName`.
 
+use crate::pricing::TokenUsage;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,19 +35,45 @@ impl CallStatus {
     }
 }
 
+/// Tokens and cost of one answered model call.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CallUsage {
+    pub usage: TokenUsage,
+    pub cost_usd: f64,
+}
+
 /// What one invocation recorded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsBatch {
     /// (model id, status) → durations in seconds.
     pub calls: BTreeMap<(String, CallStatus), Vec<f64>>,
+    /// Model id → tokens and cost of each answered call.
+    pub usage: BTreeMap<String, Vec<CallUsage>>,
+    /// Model id that stood in → fallbacks to it.
+    pub fallbacks: BTreeMap<String, u32>,
     /// Function name → warm-up count.
     pub warmups: BTreeMap<String, u32>,
+    /// Function name → 1 when this invocation was the process's first.
+    pub cold_starts: BTreeMap<String, u32>,
 }
 
 impl MetricsBatch {
     pub fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.warmups.is_empty()
+        self.calls.is_empty()
+            && self.usage.is_empty()
+            && self.fallbacks.is_empty()
+            && self.warmups.is_empty()
+            && self.cold_starts.is_empty()
     }
+}
+
+/// Whether this process has not served an invocation yet (a Lambda execution environment runs
+/// one process, so its first invocation is the cold start).
+static FIRST_INVOCATION: AtomicBool = AtomicBool::new(true);
+
+/// True exactly once per process: for the first invocation.
+pub fn take_first_invocation() -> bool {
+    FIRST_INVOCATION.swap(false, Ordering::Relaxed)
 }
 
 /// Collects metrics during one invocation; shared by concurrent model calls of that invocation.
@@ -64,6 +94,34 @@ impl MetricsRecorder {
                 .entry((model_id.to_owned(), status))
                 .or_default()
                 .push(duration.as_secs_f64());
+        }
+    }
+
+    /// Tokens and cost of one answered call (dimension `ModelId`).
+    pub fn record_usage(&self, model_id: &str, usage: TokenUsage, cost_usd: f64) {
+        if let Ok(mut batch) = self.batch.lock() {
+            batch
+                .usage
+                .entry(model_id.to_owned())
+                .or_default()
+                .push(CallUsage { usage, cost_usd });
+        }
+    }
+
+    /// A model stood in for a throttled or not-ready one.
+    pub fn record_fallback(&self, to_model_id: &str) {
+        if let Ok(mut batch) = self.batch.lock() {
+            *batch.fallbacks.entry(to_model_id.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Records `ColdStart` when this is the process's first invocation. A warm-up takes the
+    /// first invocation without recording it: it writes nothing but its warm-up count.
+    pub fn record_invocation(&self, function_name: &str, is_warmup: bool) {
+        if take_first_invocation() && !is_warmup {
+            if let Ok(mut batch) = self.batch.lock() {
+                batch.cold_starts.insert(function_name.to_owned(), 1);
+            }
         }
     }
 
@@ -114,6 +172,61 @@ pub fn emf_documents(namespace: &str, batch: &MetricsBatch, timestamp_ms: u64) -
                 "InvocationCount": chunk.len(),
             }));
         }
+    }
+    for (model_id, calls) in &batch.usage {
+        for chunk in calls.chunks(EMF_MAX_VALUES) {
+            let values = |f: fn(&CallUsage) -> f64| chunk.iter().map(f).collect::<Vec<f64>>();
+            docs.push(json!({
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [["ModelId"]],
+                        "Metrics": [
+                            {"Name": "InputTokens", "Unit": "Count"},
+                            {"Name": "OutputTokens", "Unit": "Count"},
+                            {"Name": "CacheReadInputTokens", "Unit": "Count"},
+                            {"Name": "CacheWriteInputTokens", "Unit": "Count"},
+                            {"Name": "CostUsd", "Unit": "None"}
+                        ]
+                    }]
+                },
+                "ModelId": model_id,
+                "InputTokens": values(|c| c.usage.input_tokens as f64),
+                "OutputTokens": values(|c| c.usage.output_tokens as f64),
+                "CacheReadInputTokens": values(|c| c.usage.cache_read_input_tokens as f64),
+                "CacheWriteInputTokens": values(|c| c.usage.cache_write_input_tokens as f64),
+                "CostUsd": values(|c| c.cost_usd),
+            }));
+        }
+    }
+    for (model_id, count) in &batch.fallbacks {
+        docs.push(json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["ModelId"]],
+                    "Metrics": [{"Name": "ModelFallback", "Unit": "Count"}]
+                }]
+            },
+            "ModelId": model_id,
+            "ModelFallback": count,
+        }));
+    }
+    for (function_name, count) in &batch.cold_starts {
+        docs.push(json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": [{"Name": "ColdStart", "Unit": "Count"}]
+                }]
+            },
+            "FunctionName": function_name,
+            "ColdStart": count,
+        }));
     }
     for (function_name, count) in &batch.warmups {
         docs.push(json!({
@@ -208,6 +321,65 @@ mod tests {
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0]["WarmUpCount"], 1);
         assert!(docs[0].get("InvocationCount").is_none());
+    }
+
+    #[test]
+    fn usage_fallbacks_and_cold_starts_have_their_own_dimensions() {
+        let recorder = MetricsRecorder::new();
+        recorder.record_call("m1", CallStatus::Success, Duration::from_millis(10));
+        let usage = TokenUsage {
+            input_tokens: 100,
+            output_tokens: 50,
+            cache_read_input_tokens: 900,
+            cache_write_input_tokens: 0,
+        };
+        recorder.record_usage("m1", usage, 0.00126);
+        recorder.record_fallback("m2");
+        recorder
+            .batch
+            .lock()
+            .unwrap()
+            .cold_starts
+            .insert("generate-recipe".into(), 1);
+        let batch = recorder.take();
+        let docs = emf_documents("ns", &batch, 1);
+        // The per-call line stays first for its model, as before.
+        assert_eq!(docs[0]["Status"], "Success");
+        let usage_doc = docs
+            .iter()
+            .find(|d| d.get("InputTokens").is_some())
+            .unwrap();
+        assert_eq!(
+            usage_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["ModelId"]])
+        );
+        assert_eq!(usage_doc["InputTokens"], json!([100.0]));
+        assert_eq!(usage_doc["OutputTokens"], json!([50.0]));
+        assert_eq!(usage_doc["CostUsd"], json!([0.00126]));
+        let units: Vec<_> = usage_doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["Name"].as_str().unwrap(), m["Unit"].as_str().unwrap()))
+            .collect();
+        assert!(units.contains(&("CostUsd", "None")) && units.contains(&("InputTokens", "Count")));
+        let fallback = docs
+            .iter()
+            .find(|d| d.get("ModelFallback").is_some())
+            .unwrap();
+        assert_eq!(
+            (
+                fallback["ModelId"].as_str(),
+                fallback["ModelFallback"].as_u64()
+            ),
+            (Some("m2"), Some(1))
+        );
+        let cold = docs.iter().find(|d| d.get("ColdStart").is_some()).unwrap();
+        assert_eq!(
+            cold["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName"]])
+        );
+        assert_eq!(cold["FunctionName"], "generate-recipe");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct RecipeRequestWire {
     pub language: Option<String>,
     pub model: Option<String>,
     pub mode: Option<String>,
+    /// `false` keeps the request on its model: no fallback when it is throttled (default true).
+    pub fallback: Option<bool>,
 }
 
 /// How the caller wants the answer: at once (`sync`, the default) or as a stored result read
@@ -67,6 +69,9 @@ pub struct RecipeRequest {
     /// Not part of what is generated (nor of the cache key): only where the answer goes.
     #[serde(skip)]
     pub mode: Mode,
+    /// Whether another model may stand in for a throttled or not-ready one.
+    #[serde(skip)]
+    pub fallback: bool,
 }
 
 impl RecipeRequest {
@@ -333,6 +338,7 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
                     language,
                     model,
                     mode,
+                    fallback: wire.fallback.unwrap_or(true),
                 })
             }
             _ => {

@@ -7,7 +7,8 @@
 
 use ai_chef::bedrock::stream::StreamedAnswer;
 use ai_chef::bedrock::wire::{
-    ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
+    ClaudeRequest, ClaudeResponse, MessageContent, StopReason, SystemPrompt, TextBlock,
+    TitanResponse, TitanV1Request, TitanV2Request, Tool, ToolChoice, WireMessage,
     ANTHROPIC_VERSION,
 };
 use ai_chef::bedrock::{
@@ -298,7 +299,7 @@ pub fn classify(
 #[async_trait]
 impl ChatModelClient for BedrockClient {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelCallError> {
-        let body = claude_body(request)?;
+        let body = encode_claude_body(request)?;
         let (bytes, latency) = self
             .invoke(&request.model_id, body, request.timeout)
             .await?;
@@ -310,11 +311,19 @@ impl ChatModelClient for BedrockClient {
             err.latency = latency;
             err
         })?;
+        let tool_input = request
+            .tool
+            .as_ref()
+            .and_then(|tool| parsed.tool_input(&tool.name))
+            .cloned();
         Ok(ChatResponse {
             text: parsed.text(),
+            tool_input,
             stop_reason: StopReason::parse(parsed.stop_reason.as_deref()),
             input_tokens: parsed.usage.input_tokens,
             output_tokens: parsed.usage.output_tokens,
+            cache_read_input_tokens: parsed.usage.cache_read_input_tokens,
+            cache_write_input_tokens: parsed.usage.cache_creation_input_tokens,
             latency,
         })
     }
@@ -324,7 +333,7 @@ impl ChatModelClient for BedrockClient {
         request: &ChatRequest,
         on_output: OutputProgress<'_>,
     ) -> Result<ChatResponse, ModelCallError> {
-        let body = claude_body(request)?;
+        let body = encode_claude_body(request)?;
         let started = Instant::now();
         let timeout = request.timeout;
         let call = async {
@@ -377,20 +386,57 @@ impl ChatModelClient for BedrockClient {
     }
 }
 
-fn claude_body(request: &ChatRequest) -> Result<Vec<u8>, ModelCallError> {
-    serde_json::to_vec(&ClaudeRequest {
-        anthropic_version: ANTHROPIC_VERSION,
-        max_tokens: request.max_tokens,
-        system: &request.system,
-        messages: &request.messages,
-        temperature: request.temperature,
-    })
-    .map_err(|e| {
+fn encode_claude_body(request: &ChatRequest) -> Result<Vec<u8>, ModelCallError> {
+    serde_json::to_vec(&claude_body(request)).map_err(|e| {
         ModelCallError::new(
             ModelFailure::Unknown,
             format!("could not encode the request: {e}"),
         )
     })
+}
+
+/// The Messages body for a call: the forced tool when structured output is asked for, and
+/// cache points after the system prompt and the first user turn when caching is. The prefix
+/// before each point (tools, system, first turn) is byte-identical across a request's attempts.
+pub fn claude_body(request: &ChatRequest) -> ClaudeRequest<'_> {
+    let system = if request.cache_points {
+        SystemPrompt::Blocks(vec![TextBlock::new(&request.system, true)])
+    } else {
+        SystemPrompt::Text(&request.system)
+    };
+    let messages = request
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| WireMessage {
+            role: m.role.clone(),
+            content: if request.cache_points && i == 0 {
+                MessageContent::Blocks(vec![TextBlock::new(&m.content, true)])
+            } else {
+                MessageContent::Text(&m.content)
+            },
+        })
+        .collect();
+    let (tools, tool_choice) = match &request.tool {
+        Some(tool) => (
+            vec![Tool {
+                name: &tool.name,
+                description: &tool.description,
+                input_schema: &tool.input_schema,
+            }],
+            Some(ToolChoice::forced(&tool.name)),
+        ),
+        None => (Vec::new(), None),
+    };
+    ClaudeRequest {
+        anthropic_version: ANTHROPIC_VERSION,
+        max_tokens: request.max_tokens,
+        system,
+        messages,
+        temperature: request.temperature,
+        tools,
+        tool_choice,
+    }
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! `PutMetricData`: the core's metrics batch as CloudWatch datums, and the sink that sends
 //! them through the SDK (selected with `METRICS_SINK=cloudwatch`).
 
-use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
+use ai_chef::metrics::{CallUsage, MetricsBatch, MetricsError, MetricsSink};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
@@ -35,6 +35,62 @@ pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
                 .unit(StandardUnit::Count)
                 .set_dimensions(Some(dims.to_vec()))
                 .value(durations.len() as f64)
+                .build(),
+        );
+    }
+    let model_dim = |model_id: &str| Dimension::builder().name("ModelId").value(model_id).build();
+    for (model_id, calls) in &batch.usage {
+        type Column = (&'static str, StandardUnit, fn(&CallUsage) -> f64);
+        let columns: [Column; 5] = [
+            ("InputTokens", StandardUnit::Count, |c| {
+                c.usage.input_tokens as f64
+            }),
+            ("OutputTokens", StandardUnit::Count, |c| {
+                c.usage.output_tokens as f64
+            }),
+            ("CacheReadInputTokens", StandardUnit::Count, |c| {
+                c.usage.cache_read_input_tokens as f64
+            }),
+            ("CacheWriteInputTokens", StandardUnit::Count, |c| {
+                c.usage.cache_write_input_tokens as f64
+            }),
+            ("CostUsd", StandardUnit::None, |c| c.cost_usd),
+        ];
+        for chunk in calls.chunks(CLOUDWATCH_MAX_VALUES) {
+            for (name, unit, value) in &columns {
+                data.push(
+                    MetricDatum::builder()
+                        .metric_name(*name)
+                        .unit(unit.clone())
+                        .dimensions(model_dim(model_id))
+                        .set_values(Some(chunk.iter().map(value).collect()))
+                        .build(),
+                );
+            }
+        }
+    }
+    for (model_id, count) in &batch.fallbacks {
+        data.push(
+            MetricDatum::builder()
+                .metric_name("ModelFallback")
+                .unit(StandardUnit::Count)
+                .dimensions(model_dim(model_id))
+                .value(f64::from(*count))
+                .build(),
+        );
+    }
+    for (function_name, count) in &batch.cold_starts {
+        data.push(
+            MetricDatum::builder()
+                .metric_name("ColdStart")
+                .unit(StandardUnit::Count)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function_name)
+                        .build(),
+                )
+                .value(f64::from(*count))
                 .build(),
         );
     }
@@ -123,5 +179,32 @@ mod tests {
         let success_count = &data[1];
         assert_eq!(success_count.value(), Some(2.0));
         assert_eq!(success_count.unit(), Some(&StandardUnit::Count));
+    }
+
+    #[test]
+    fn usage_fallbacks_and_cold_starts_become_datums() {
+        let recorder = MetricsRecorder::new();
+        recorder.record_call("m1", CallStatus::Success, Duration::from_millis(10));
+        let usage = ai_chef::pricing::TokenUsage {
+            input_tokens: 100,
+            output_tokens: 50,
+            cache_read_input_tokens: 900,
+            cache_write_input_tokens: 0,
+        };
+        recorder.record_usage("m1", usage, 0.00126);
+        recorder.record_fallback("m2");
+        let mut batch = recorder.take();
+        batch.cold_starts.insert("generate-recipe".into(), 1);
+        let data = metric_data(&batch);
+        let cost = data
+            .iter()
+            .find(|d| d.metric_name() == Some("CostUsd"))
+            .unwrap();
+        assert_eq!(cost.unit(), Some(&StandardUnit::None));
+        assert_eq!(cost.values(), [0.00126]);
+        assert_eq!(cost.dimensions()[0].name(), Some("ModelId"));
+        for name in ["InputTokens", "OutputTokens", "ModelFallback", "ColdStart"] {
+            assert!(data.iter().any(|d| d.metric_name() == Some(name)), "{name}");
+        }
     }
 }

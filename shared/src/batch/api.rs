@@ -166,6 +166,18 @@ pub struct JobView {
     pub results: Vec<StoredResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+    /// The summed `meta.costUsd` of every succeeded result of the job (all pages).
+    pub cost_usd: f64,
+}
+
+/// The `meta.costUsd` a stored outcome carries (failed outcomes carry none).
+fn result_cost(result: &StoredResult) -> f64 {
+    result
+        .result
+        .as_ref()
+        .and_then(|r| r.pointer("/meta/costUsd"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -265,7 +277,22 @@ pub async fn read_job(
         .results_page(job_id, limit, after.as_deref())
         .await
         .map_err(store_error)?;
+    // The job's cost covers every result, so the pages around this one are read too.
+    let mut cost_usd = 0.0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let scan = store
+            .results_page(job_id, MAX_PAGE_LIMIT, cursor.as_deref())
+            .await
+            .map_err(store_error)?;
+        cost_usd += scan.results.iter().map(result_cost).sum::<f64>();
+        match scan.last {
+            Some(last) if !scan.results.is_empty() => cursor = Some(last),
+            _ => break,
+        }
+    }
     Ok(JobView {
+        cost_usd: crate::pricing::round_usd(cost_usd),
         job_id: job_id.to_owned(),
         counts: Counts {
             succeeded: counts.succeeded,
@@ -399,7 +426,7 @@ mod tests {
             .await
             .unwrap();
         for (i, outcome) in [
-            FinalOutcome::Succeeded(json!({"recipe": 1})),
+            FinalOutcome::Succeeded(json!({"recipe": 1, "meta": {"costUsd": 0.0123}})),
             FinalOutcome::Failed(json!({"code": "invalid_request"})),
         ]
         .into_iter()
@@ -457,10 +484,13 @@ mod tests {
         assert_eq!(json["results"][0]["result"]["recipe"], 1);
         assert_eq!(json["results"][1]["error"]["code"], "invalid_request");
         assert!(json["results"][1].get("result").is_none());
+        // The job's cost sums its succeeded results, whichever page is asked for.
+        assert_eq!(json["costUsd"], 0.0123);
         let token = view.next_token.unwrap();
         let next = read_job(&store, &me, "job-x", Some("2"), Some(&token))
             .await
             .unwrap();
+        assert_eq!(next.cost_usd, 0.0123);
         assert_eq!(next.results.len(), 1);
         assert_eq!(next.results[0].request_id, "r002");
         assert!(next.next_token.is_none());

@@ -7,7 +7,9 @@ pub mod stream;
 pub mod wire;
 
 use crate::error::{ModelFailure, ServiceError};
+use crate::pricing::TokenUsage;
 use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
 pub use wire::{Message, Role, StopReason};
 
@@ -21,15 +23,43 @@ pub struct ChatRequest {
     pub temperature: f32,
     /// Upper bound for the whole call including the SDK's own retries.
     pub timeout: Duration,
+    /// Structured output: the model must answer by calling this tool (`tool_choice` names it).
+    pub tool: Option<ForcedTool>,
+    /// Marks the end of the system prompt and of the first user turn as prompt-cache points,
+    /// so the stable prefix (tools, system) and the request's own prefix are read from the cache.
+    pub cache_points: bool,
+}
+
+/// A tool whose input is the answer (the recipe), with its JSON Schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForcedTool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Arc<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatResponse {
     pub text: String,
+    /// The forced tool's input, when the request named one and the model called it.
+    pub tool_input: Option<serde_json::Value>,
     pub stop_reason: StopReason,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub cache_write_input_tokens: u64,
     pub latency: Duration,
+}
+
+impl ChatResponse {
+    pub fn usage(&self) -> TokenUsage {
+        TokenUsage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+            cache_write_input_tokens: self.cache_write_input_tokens,
+        }
+    }
 }
 
 /// One Titan embedding call.

@@ -16,7 +16,10 @@ enum StreamEvent {
     MessageStart {
         message: StartedMessage,
     },
-    ContentBlockStart {},
+    ContentBlockStart {
+        #[serde(default)]
+        content_block: Option<StartedBlock>,
+    },
     ContentBlockDelta {
         delta: Delta,
     },
@@ -49,6 +52,17 @@ struct UsageSoFar {
     input_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// A content block's opening: a `tool_use` block's input arrives as `input_json_delta` parts.
+#[derive(Debug, Deserialize)]
+struct StartedBlock {
+    #[serde(rename = "type", default)]
+    kind: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +70,9 @@ struct UsageSoFar {
 enum Delta {
     TextDelta {
         text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
     },
     #[serde(other)]
     Other,
@@ -89,8 +106,13 @@ pub enum StreamChunkError {
 #[derive(Debug, Default, Clone)]
 pub struct StreamedAnswer {
     text: String,
+    /// The forced tool's input as it streams in (`input_json_delta` parts); `None` until a
+    /// `tool_use` block starts.
+    tool_json: Option<String>,
     stop_reason: Option<String>,
     input_tokens: u64,
+    cache_read_input_tokens: u64,
+    cache_write_input_tokens: u64,
     /// The model's own count, from `message_start` / `message_delta` usage.
     counted_output_tokens: Option<u64>,
     /// Output tokens estimated from the text since the model's last count.
@@ -106,8 +128,23 @@ impl StreamedAnswer {
             StreamEvent::MessageStart { message } => {
                 if let Some(usage) = message.usage {
                     self.input_tokens = usage.input_tokens.unwrap_or(self.input_tokens);
+                    self.cache_read_input_tokens = usage.cache_read_input_tokens.unwrap_or(0);
+                    self.cache_write_input_tokens = usage.cache_creation_input_tokens.unwrap_or(0);
                     self.count(usage.output_tokens);
                 }
+            }
+            StreamEvent::ContentBlockStart {
+                content_block: Some(block),
+            } if block.kind == "tool_use" => {
+                self.tool_json.get_or_insert_with(String::new);
+            }
+            StreamEvent::ContentBlockDelta {
+                delta: Delta::InputJsonDelta { partial_json },
+            } => {
+                self.estimated_since_count += estimate_prompt_tokens(partial_json.len()).max(1);
+                self.tool_json
+                    .get_or_insert_with(String::new)
+                    .push_str(&partial_json);
             }
             StreamEvent::ContentBlockDelta {
                 delta: Delta::TextDelta { text },
@@ -135,7 +172,7 @@ impl StreamedAnswer {
             StreamEvent::ContentBlockDelta {
                 delta: Delta::Other,
             }
-            | StreamEvent::ContentBlockStart {}
+            | StreamEvent::ContentBlockStart { .. }
             | StreamEvent::ContentBlockStop {}
             | StreamEvent::MessageStop {}
             | StreamEvent::Ping {}
@@ -160,11 +197,20 @@ impl StreamedAnswer {
     /// The finished answer, shaped like a buffered call's.
     pub fn finish(self, latency: Duration) -> ChatResponse {
         let output_tokens = self.output_tokens();
+        // A tool input cut short (max_tokens) is no JSON: it is left out, and extraction then
+        // reports the text path's error, as for a buffered answer without a tool block.
+        let tool_input = self
+            .tool_json
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok());
         ChatResponse {
             stop_reason: StopReason::parse(self.stop_reason.as_deref()),
             text: self.text,
+            tool_input,
             input_tokens: self.input_tokens,
             output_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+            cache_write_input_tokens: self.cache_write_input_tokens,
             latency,
         }
     }

@@ -101,6 +101,7 @@ pub async fn handle(
 ) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     let recorder = MetricsRecorder::new();
+    super::note_invocation(FUNCTION_NAME, &event.payload, &recorder);
     let answer = match classify(event.payload) {
         Incoming::Scheduled(_) => warm_up(FUNCTION_NAME, &recorder),
         Incoming::Sqs(event) => {

@@ -21,6 +21,14 @@ pub fn warm_up(function_name: &str, metrics: &MetricsRecorder) -> Value {
     json!({"warmed": true, "function": function_name})
 }
 
+/// Records `ColdStart` on the process's first invocation, unless that is the scheduled warm-up
+/// (which takes the first invocation itself and writes only its warm-up count).
+pub fn note_invocation(function_name: &str, payload: &Value, metrics: &MetricsRecorder) {
+    let is_warmup = payload.get("source").and_then(Value::as_str) == Some("aws.events")
+        && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+    metrics.record_invocation(function_name, is_warmup);
+}
+
 /// Flushes what the invocation recorded; a metrics failure is logged, never fails the answer.
 pub async fn flush_metrics(sink: &dyn MetricsSink, metrics: &MetricsRecorder) {
     let batch = metrics.take();
@@ -51,6 +59,7 @@ impl JsonEndpoint {
         F: FnOnce(Vec<u8>) -> Fut,
         Fut: std::future::Future<Output = Result<Value, ServiceError>>,
     {
+        note_invocation(self.function_name, &payload, metrics);
         match classify(payload) {
             Incoming::Scheduled(_) => warm_up(self.function_name, metrics),
             Incoming::Http(request) => {
