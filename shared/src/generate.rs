@@ -75,6 +75,7 @@ impl Verification {
 
 /// The contract's 200 body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateResponse {
     pub recipe: Recipe,
@@ -84,6 +85,7 @@ pub struct GenerateResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     pub model_id: String,
