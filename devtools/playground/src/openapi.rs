@@ -31,6 +31,12 @@ use std::time::Duration;
 /// The OpenAPI version the document follows (JSON Schema 2020-12 inside).
 pub const OPENAPI_VERSION: &str = "3.1.0";
 const SCHEMAS: &str = "#/components/schemas/";
+/// What a free-text item may hold, spelled with ranges every regex engine reads (JSON Schema
+/// patterns are ECMA-262; `\p{L}` is not portable to every tool): digits and letters of Latin,
+/// Greek, Cyrillic, Hangul, kana and CJK, spaces and `- , . ( ) / & · + %`, at least one of
+/// them not a space. The parser accepts letters of every script; the pattern is the portable
+/// part of that, so a value the pattern admits is always accepted.
+const TEXT_ITEM_PATTERN: &str = "^ *[0-9A-Za-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u024F\\u0391-\\u03A9\\u03B1-\\u03C9\\u0410-\\u044F\\u3041-\\u3096\\u30A1-\\u30FA\\u4E00-\\u9FEF\\uAC00-\\uD7A3,.()/&\\u00B7+%-][ 0-9A-Za-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u024F\\u0391-\\u03A9\\u03B1-\\u03C9\\u0410-\\u044F\\u3041-\\u3096\\u30A1-\\u30FA\\u4E00-\\u9FEF\\uAC00-\\uD7A3,.()/&\\u00B7+%-]*$";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenApiError {
@@ -101,7 +107,7 @@ pub fn document() -> Result<Value, OpenApiError> {
                     "description": "`404 not_found` for an unknown id or one that another caller submitted. `result` is present only when `status` is `succeeded`, `error` only when `failed`.",
                     "parameters": [{
                         "name": "requestId", "in": "path", "required": true,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 128}
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}
                     }],
                     "responses": responses(
                         json!({"200": json_response("The request's state", "RecipeStatus")}),
@@ -471,7 +477,8 @@ fn tighten_requests(schemas: &mut Map<String, Value>) -> Result<(), OpenApiError
             "type": "string",
             "description": format!("A short free-text item: after NFC normalisation and collapsing spaces, 1 to {MAX_TEXT_CHARS} characters of letters, digits, spaces and `- , . ( ) / & · + %`; quotes, angle brackets, braces, control, zero-width and bidi characters are refused. Duplicates are dropped."),
             "minLength": 1,
-            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\"'<>{}\\[\\]\\\\`;:=@#$!?*^~|_\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]*$",
+            "maxLength": MAX_TEXT_CHARS,
+            "pattern": TEXT_ITEM_PATTERN,
             "examples": ["땅콩", "고혈압", "돼지고기"]
         }),
     );
@@ -513,15 +520,22 @@ fn tighten_requests(schemas: &mut Map<String, Value>) -> Result<(), OpenApiError
         json!({"enum": models, "description": "The Claude model; the configured default when absent."}),
         false,
     )?;
-    // `mode` is in the contract (async recipes); added here until the wire type has it.
-    set_property(
-        schemas,
-        request,
-        "mode",
-        json!({"enum": ["sync", "async", null], "default": "sync",
-               "description": "`async` answers 202 with a request id; the result is read with GET /recipes/{requestId}."}),
-        true,
-    )?;
+    // `mode` (async recipes) is documented once the wire type accepts it: until then the
+    // parser refuses it as an unknown field, and the document says what the parser does.
+    let has_mode = schema_mut(schemas, request)?
+        .get("properties")
+        .and_then(|p| p.get("mode"))
+        .is_some();
+    if has_mode {
+        set_property(
+            schemas,
+            request,
+            "mode",
+            json!({"enum": ["sync", "async", null], "default": "sync",
+                   "description": "`async` answers 202 with a request id; the result is read with GET /recipes/{requestId}."}),
+            false,
+        )?;
+    }
     let profile = "Profile";
     set_property(
         schemas,
