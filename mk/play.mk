@@ -19,7 +19,8 @@ API_REPORT_DIR ?= target/schemathesis
 CHROMIUM ?= /usr/bin/chromium
 # Operations of the document that the front serves (the function URL variant is the same
 # operation on another server; schemathesis runs against the HTTP API one).
-SCHEMATHESIS = $(TOOLS_VENV)/bin/schemathesis --config-file devtools/playground/schemathesis.toml \
+SCHEMATHESIS = env PYTHONPATH=devtools/playground/tests SCHEMATHESIS_HOOKS=schemathesis_hooks \
+	$(TOOLS_VENV)/bin/schemathesis --config-file devtools/playground/schemathesis.toml \
 	run docs/openapi.json --url {PLAY_URL} --workers 2 --seed 16 --suppress-health-check too_slow,filter_too_much,data_too_large,large_base_example \
 	--request-timeout 60 --report junit,ndjson --report-dir $(API_REPORT_DIR)
 

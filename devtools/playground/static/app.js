@@ -300,13 +300,14 @@ function barRow(label, value, unit, limit, passed) {
   const name = document.createElement("span");
   name.textContent = label;
   const track = document.createElement("div");
-  track.className = "bar-track";
+  track.className = limit === undefined ? "bar-track no-limit" : "bar-track";
   const scale = Math.max(value, limit ?? 0) * 1.15 || 1;
-  const fill = document.createElement("div");
-  fill.className = "bar-fill" + (passed === undefined ? "" : passed ? " pass" : " fail");
-  fill.style.width = `${Math.min(100, (value / scale) * 100)}%`;
-  track.append(fill);
+  // A nutrient no rule limits has nothing to be measured against: its value only.
   if (limit !== undefined) {
+    const fill = document.createElement("div");
+    fill.className = "bar-fill" + (passed ? " pass" : " fail");
+    fill.style.width = `${Math.min(100, (value / scale) * 100)}%`;
+    track.append(fill);
     const mark = document.createElement("div");
     mark.className = "bar-limit";
     mark.style.left = `${(limit / scale) * 100}%`;
