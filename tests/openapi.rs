@@ -3,6 +3,8 @@
 //! status and error code of the contract, and real values built from the domain types must
 //! fit the schemas it gives for them (and the contract's example request the request schema).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use ai_chef::domain::{
     Category, Check, EnergyShare, FoodRef, IngredientFacts, NutritionReport, PerServing, Recipe,
     RecipeIngredient,
@@ -42,7 +44,13 @@ fn every_contract_route_status_and_code_is_documented() {
     let doc = document();
     assert_eq!(doc["openapi"], "3.1.0");
     let routes = [
-        ("/recipes", "post", vec!["200", "202", "400", "413", "422", "429", "502", "503", "504"]),
+        (
+            "/recipes",
+            "post",
+            vec![
+                "200", "202", "400", "413", "422", "429", "502", "503", "504",
+            ],
+        ),
         ("/recipes/{requestId}", "get", vec!["200", "404"]),
         ("/embeddings", "post", vec!["200", "400", "413"]),
         ("/batches", "post", vec!["202", "400", "413"]),
@@ -67,8 +75,7 @@ fn every_contract_route_status_and_code_is_documented() {
             if let Some((_, code)) = codes.iter().find(|(s, _)| *s == status) {
                 let schema = &response["content"]["application/json"]["schema"];
                 assert_eq!(
-                    schema["allOf"][1]["properties"]["error"]["properties"]["code"]["const"],
-                    *code,
+                    schema["allOf"][1]["properties"]["error"]["properties"]["code"]["const"], *code,
                     "{method} {path} {status}"
                 );
             }
@@ -164,12 +171,18 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
             out.push(format!("{at}: {value} is not {constant}"));
         }
     }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64()) {
+    if let (Some(min), Some(n)) = (
+        schema.get("minimum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
         if n < min {
             out.push(format!("{at}: {n} < {min}"));
         }
     }
-    if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_f64), value.as_f64()) {
+    if let (Some(max), Some(n)) = (
+        schema.get("maximum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
         if n > max {
             out.push(format!("{at}: {n} > {max}"));
         }
@@ -185,7 +198,9 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
                 })
                 .count();
             if fitting == 0 || (combinator == "oneOf" && fitting > 1) {
-                out.push(format!("{at}: {fitting} of the {combinator} options fit {value}"));
+                out.push(format!(
+                    "{at}: {fitting} of the {combinator} options fit {value}"
+                ));
             }
         }
     }
@@ -228,7 +243,11 @@ fn assert_fits(doc: &Value, schema_name: &str, value: &Value) {
     let schema = json!({"$ref": format!("#/components/schemas/{schema_name}")});
     let mut out = Vec::new();
     violations(doc, &schema, value, schema_name, &mut out);
-    assert!(out.is_empty(), "{schema_name} does not fit:\n{}", out.join("\n"));
+    assert!(
+        out.is_empty(),
+        "{schema_name} does not fit:\n{}",
+        out.join("\n")
+    );
 }
 
 fn sample_response() -> GenerateResponse {
@@ -311,7 +330,11 @@ fn answers_built_from_the_types_fit_their_schemas() {
         "request is invalid",
         vec![FieldError::new("profile.budget", "must be at least 1000")],
     );
-    assert_fits(&doc, "ErrorBody", &serde_json::to_value(invalid.to_body()).unwrap());
+    assert_fits(
+        &doc,
+        "ErrorBody",
+        &serde_json::to_value(invalid.to_body()).unwrap(),
+    );
     let unsatisfied = ServiceError::ConstraintsUnsatisfied {
         attempts: 3,
         checks: sample_response().checks,

@@ -49,9 +49,7 @@ pub struct HttpCall {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Front {
     /// API Gateway HTTP API; the route key is `METHOD /path/{param}`.
-    HttpApi {
-        route_key: &'static str,
-    },
+    HttpApi { route_key: &'static str },
     /// A Lambda function URL (route key `$default`).
     FunctionUrl,
 }
@@ -132,7 +130,10 @@ pub fn request_event(call: &HttpCall, front: Front, path_parameters: &[(&str, &s
         for key in NOT_IN_PAYLOAD_V2 {
             map.remove(*key);
         }
-        if map.get("stageVariables").is_some_and(|v| v.as_object().is_some_and(|m| m.is_empty())) {
+        if map
+            .get("stageVariables")
+            .is_some_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
+        {
             map.remove("stageVariables");
         }
     }
@@ -337,7 +338,12 @@ pub fn response_from_payload(payload: &Value) -> HttpAnswer {
         .unwrap_or_default();
     if let Some(multi) = payload.get("multiValueHeaders").and_then(Value::as_object) {
         for (name, values) in multi {
-            for value in values.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for value in values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 headers.push((name.to_ascii_lowercase(), value.to_owned()));
             }
         }
@@ -439,7 +445,12 @@ mod tests {
     #[test]
     fn query_and_path_parameters_are_decoded() {
         let event = request_event(
-            &call(Method::GET, "/batches/job-1", "limit=5&nextToken=a%2Bb&x=1&x=2", ""),
+            &call(
+                Method::GET,
+                "/batches/job-1",
+                "limit=5&nextToken=a%2Bb&x=1&x=2",
+                "",
+            ),
             Front::HttpApi {
                 route_key: "GET /batches/{jobId}",
             },
@@ -456,9 +467,17 @@ mod tests {
     fn binary_bodies_are_base64_encoded() {
         let mut c = call(Method::POST, "/recipes", "", "");
         c.body = vec![0xff, 0x00];
-        c.headers
-            .insert("content-type", HeaderValue::from_static("application/octet-stream"));
-        let event = request_event(&c, Front::HttpApi { route_key: "POST /recipes" }, &[]);
+        c.headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        let event = request_event(
+            &c,
+            Front::HttpApi {
+                route_key: "POST /recipes",
+            },
+            &[],
+        );
         assert_eq!(event["isBase64Encoded"], true);
         assert_eq!(event["body"], "/wA=");
     }
@@ -470,7 +489,9 @@ mod tests {
             "body": "{\"error\":{}}", "isBase64Encoded": false
         }));
         assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(answer.headers.contains(&("retry-after".to_owned(), "3".to_owned())));
+        assert!(answer
+            .headers
+            .contains(&("retry-after".to_owned(), "3".to_owned())));
         assert_eq!(answer.body, b"{\"error\":{}}");
         let bare = response_from_payload(&json!({"warmed": true}));
         assert_eq!(bare.status, StatusCode::OK);

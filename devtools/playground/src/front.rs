@@ -42,9 +42,18 @@ pub fn router(functions: Arc<Functions>, openapi: String) -> Router {
         openapi: Arc::new(openapi),
     };
     Router::new()
-        .route("/", get(|| async { page("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/style.css", get(|| async { page("text/css; charset=utf-8", STYLE_CSS) }))
+        .route(
+            "/",
+            get(|| async { page("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { page("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { page("text/css; charset=utf-8", STYLE_CSS) }),
+        )
         .route("/openapi.json", get(openapi_document))
         .route("/recipes", any(recipes))
         .route("/recipes/{request_id}", any(recipe_status))

@@ -95,7 +95,10 @@ async fn run(args: Args) -> Result<(), String> {
             (Some(emulator), endpoint)
         }
     };
-    let mut env = vec![("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(), bedrock.clone())];
+    let mut env = vec![(
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(),
+        bedrock.clone(),
+    )];
     env.extend(args.env.iter().cloned());
     let timeout = Duration::from_secs(args.function_timeout_secs);
     let functions = Arc::new(Functions {
@@ -103,7 +106,8 @@ async fn run(args: Args) -> Result<(), String> {
         embed_text: Function::new(&bin_dir, "embed-text", &env, timeout),
         batch_dispatcher: Function::new(&bin_dir, "batch-dispatcher", &env, timeout),
     });
-    let dispatcher_for_poller = Arc::new(Function::new(&bin_dir, "batch-dispatcher", &env, timeout));
+    let dispatcher_for_poller =
+        Arc::new(Function::new(&bin_dir, "batch-dispatcher", &env, timeout));
 
     let configured = |key: &str| {
         env.iter()
@@ -111,7 +115,10 @@ async fn run(args: Args) -> Result<(), String> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     };
-    let poller = match (configured("JOBS_QUEUE_URL"), configured("AWS_ENDPOINT_URL_SQS")) {
+    let poller = match (
+        configured("JOBS_QUEUE_URL"),
+        configured("AWS_ENDPOINT_URL_SQS"),
+    ) {
         (Some(queue_url), Some(endpoint)) if is_loopback_url(&endpoint) => {
             let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new("us-east-1"))
@@ -127,7 +134,9 @@ async fn run(args: Args) -> Result<(), String> {
             )))
         }
         _ => {
-            tracing::info!("no local jobs queue configured: async recipes and batches stay pending");
+            tracing::info!(
+                "no local jobs queue configured: async recipes and batches stay pending"
+            );
             None
         }
     };
@@ -155,8 +164,8 @@ async fn run(args: Args) -> Result<(), String> {
     println!("playground: http://{addr}/  (API: POST /recipes, GET /recipes/{{requestId}}, POST /embeddings, POST /batches, GET /batches/{{jobId}}; function URL: /lambda-url/recipes; spec: /openapi.json)");
     println!("playground: Bedrock emulator at {bedrock}");
 
-    let app = router(functions.clone(), openapi)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        router(functions.clone(), openapi).into_make_service_with_connect_info::<SocketAddr>();
     let lifetime = args.lifetime_secs;
     let stdin_close = args.exit_on_stdin_close;
     let served = axum::serve(listener, app)

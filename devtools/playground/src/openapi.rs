@@ -12,6 +12,7 @@
 
 use ai_chef::batch::api::{Accepted, JobView, MAX_PAGE_LIMIT, MAX_REQUESTS};
 use ai_chef::config::ChatModel;
+use ai_chef::domain::{Check, CookingLevel, Language, Target};
 use ai_chef::embed::{
     EmbedBodyWire, EmbedResponseBody, MAX_TEXTS, MAX_TEXT_CHARS as MAX_EMBED_TEXT_CHARS,
     V1_DIMENSIONS, V2_DIMENSIONS,
@@ -22,7 +23,6 @@ use ai_chef::request::{
     RecipeRequestWire, BUDGET_RANGE, MAX_ALLERGIES, MAX_BODY_BYTES, MAX_CALORIES_RANGE,
     MAX_HEALTH_CONDITIONS, MAX_INGREDIENTS_ON_HAND, MAX_TEXT_CHARS, SERVINGS_RANGE,
 };
-use ai_chef::domain::{Check, CookingLevel, Language, Target};
 use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
 use serde_json::{json, Map, Value};
@@ -42,9 +42,13 @@ const TEXT_ITEM_PATTERN: &str = "^ *[0-9A-Za-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u0
 pub enum OpenApiError {
     #[error("the wire types produced no schema named `{0}`")]
     MissingSchema(String),
-    #[error("schema `{schema}` has no property `{property}`: the type changed, update the generator")]
+    #[error(
+        "schema `{schema}` has no property `{property}`: the type changed, update the generator"
+    )]
     MissingProperty { schema: String, property: String },
-    #[error("schema `{0}` differs between its request and response shapes; give them distinct names")]
+    #[error(
+        "schema `{0}` differs between its request and response shapes; give them distinct names"
+    )]
     Conflict(String),
     #[error("reference `{0}` points to no schema of the document")]
     Unresolved(String),
@@ -283,7 +287,8 @@ fn responses(success: Value, statuses: &[u16], errors: &[(u16, &'static str, Str
             }}}
         });
         if *status == 429 {
-            response["headers"] = json!({"Retry-After": {"$ref": "#/components/headers/Retry-After"}});
+            response["headers"] =
+                json!({"Retry-After": {"$ref": "#/components/headers/Retry-After"}});
         }
         out.insert(status.to_string(), response);
     }

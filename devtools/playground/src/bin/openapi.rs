@@ -41,6 +41,10 @@ fn main() -> ExitCode {
         eprintln!("openapi: cannot write {}: {err}", args.out.display());
         return ExitCode::FAILURE;
     }
-    println!("openapi: wrote {} ({} bytes)", args.out.display(), text.len());
+    println!(
+        "openapi: wrote {} ({} bytes)",
+        args.out.display(),
+        text.len()
+    );
     ExitCode::SUCCESS
 }
