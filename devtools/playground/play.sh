@@ -62,7 +62,8 @@ front_args=(--bin-dir "$bin"
     --env "AWS_ENDPOINT_URL_DYNAMODB=$moto" --env "AWS_ENDPOINT_URL_SQS=$moto"
     --env "AWS_ENDPOINT_URL_CLOUDWATCH=$moto"
     --env "RESULTS_TABLE=$RESULTS_TABLE" --env "JOBS_QUEUE_URL=$JOBS_QUEUE_URL"
-    --env "RUST_LOG=${PLAY_FUNCTION_LOG:-warn}")
+    --env "RUST_LOG=${PLAY_FUNCTION_LOG:-warn}"
+    --function-output "${PLAY_FUNCTION_OUTPUT:-quiet}")
 
 case $mode in
 serve)

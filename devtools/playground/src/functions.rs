@@ -33,10 +33,16 @@ pub enum Invoked {
 
 impl Function {
     /// `name` is both the binary's file name in `bin_dir` and the function name.
-    pub fn new(bin_dir: &Path, name: &str, env: &[(String, String)], timeout: Duration) -> Self {
+    pub fn new(
+        bin_dir: &Path,
+        name: &str,
+        env: &[(String, String)],
+        timeout: Duration,
+        output: lambda_runner::OutputMode,
+    ) -> Self {
         let mut options = SpawnOptions::new(bin_dir.join(name))
             .function_name(name)
-            .output(lambda_runner::OutputMode::Stderr);
+            .output(output);
         options.memory_mb = 512;
         for (key, value) in env {
             options = options.env(key.clone(), value.clone());
@@ -74,6 +80,7 @@ impl Function {
             match self.start().await {
                 Ok(process) => *slot = Some(process),
                 Err(err) => {
+                    // The error carries the last lines the function wrote.
                     tracing::error!(function = self.name(), error = %err, "function did not start");
                     return Invoked::Failed(HttpAnswer::gateway(
                         StatusCode::INTERNAL_SERVER_ERROR,

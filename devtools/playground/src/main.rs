@@ -37,6 +37,10 @@ struct Args {
     /// Stop when standard input closes (a parent holding a pipe stops us by exiting).
     #[arg(long)]
     exit_on_stdin_close: bool,
+    /// Where the functions' own output goes: `stderr` (default) or `quiet` (only the front's
+    /// log; the last lines of a failed function are still reported).
+    #[arg(long, default_value = "stderr", value_parser = ["stderr", "quiet"])]
+    function_output: String,
     /// Stop after this many seconds (a bound for test runs).
     #[arg(long)]
     lifetime_secs: Option<u64>,
@@ -101,13 +105,23 @@ async fn run(args: Args) -> Result<(), String> {
     )];
     env.extend(args.env.iter().cloned());
     let timeout = Duration::from_secs(args.function_timeout_secs);
+    let output = if args.function_output == "quiet" {
+        lambda_runner::OutputMode::Quiet
+    } else {
+        lambda_runner::OutputMode::Stderr
+    };
     let functions = Arc::new(Functions {
-        generate_recipe: Function::new(&bin_dir, "generate-recipe", &env, timeout),
-        embed_text: Function::new(&bin_dir, "embed-text", &env, timeout),
-        batch_dispatcher: Function::new(&bin_dir, "batch-dispatcher", &env, timeout),
+        generate_recipe: Function::new(&bin_dir, "generate-recipe", &env, timeout, output),
+        embed_text: Function::new(&bin_dir, "embed-text", &env, timeout, output),
+        batch_dispatcher: Function::new(&bin_dir, "batch-dispatcher", &env, timeout, output),
     });
-    let dispatcher_for_poller =
-        Arc::new(Function::new(&bin_dir, "batch-dispatcher", &env, timeout));
+    let dispatcher_for_poller = Arc::new(Function::new(
+        &bin_dir,
+        "batch-dispatcher",
+        &env,
+        timeout,
+        output,
+    ));
 
     let configured = |key: &str| {
         env.iter()

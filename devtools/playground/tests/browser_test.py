@@ -25,6 +25,7 @@ CHROMIUM_FLAGS = [
 ]
 RECIPE_TIMEOUT_MS = 60_000
 SCREENSHOT = Path(os.environ.get("BROWSER_SCREENSHOT", "target/playground-browser.png"))
+SCREENSHOT_EN = SCREENSHOT.with_name(SCREENSHOT.stem + "-en" + SCREENSHOT.suffix)
 
 
 def main() -> int:
@@ -84,6 +85,9 @@ def main() -> int:
             if not any(text.isdigit() and int(text) > 0 for text in tokens):
                 failures.append(f"no token count in the meta list: {tokens}")
 
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
             page.click("#lang-en")
             expect(page.locator("h1")).to_have_text("AI Chef playground")
             expect(page.locator("#checks-table thead th").first).to_have_text("Rule")
@@ -91,15 +95,23 @@ def main() -> int:
             if "pass" not in passes:
                 failures.append(f"the checks table did not switch language: {passes!r}")
 
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(SCREENSHOT_EN), full_page=True)
+
+            # The stream option goes to the function URL; whether the function streams (SSE
+            # progress) or answers at once, the page must end with a verified recipe.
+            page.check("input[name=mode][value=stream]")
+            page.click("#submit")
+            expect(page.locator("#progress li").first).to_be_visible()
+            expect(page.locator("#result")).to_be_visible(timeout=RECIPE_TIMEOUT_MS)
+            expect(page.locator("#checks-table tbody tr").first).to_be_visible()
+            summary["stream_progress_lines"] = page.locator("#progress li").count()
         finally:
             browser.close()
     elapsed = time.monotonic() - started
     if console_errors:
         failures.append(f"console errors: {console_errors}")
     print(f"browser test: {summary}")
-    print(f"browser test: screenshot {SCREENSHOT}")
+    print(f"browser test: screenshots {SCREENSHOT} (Korean), {SCREENSHOT_EN} (English)")
     print(f"browser test: {elapsed:.1f} s")
     for failure in failures:
         print(f"browser test: FAIL: {failure}", file=sys.stderr)
