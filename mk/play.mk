@@ -10,7 +10,9 @@
 
 PLAY_PORT ?= 8080
 PLAY_REQUIREMENTS := devtools/playground/requirements.txt
-PLAY_TOOLS_STAMP := $(TOOLS_VENV)/.installed-playground
+# mk/tools.mk is read after this file, so its variables are not set yet where a target name
+# needs them: the venv path is spelled here (the same .tools/venv).
+PLAY_TOOLS_STAMP := $(CURDIR)/.tools/venv/.installed-playground
 TEST_API_EXAMPLES ?= 15
 TEST_API_SECONDS ?= 100
 FUZZ_API_SECONDS ?= 900
@@ -42,7 +44,7 @@ check-openapi:
 
 play-tools: python-tools $(PLAY_TOOLS_STAMP)
 
-$(PLAY_TOOLS_STAMP): $(PLAY_REQUIREMENTS) $(TOOLS_VENV_STAMP)
+$(PLAY_TOOLS_STAMP): $(PLAY_REQUIREMENTS) | python-tools
 	@echo "tools: installing $(PLAY_REQUIREMENTS) into $(TOOLS_VENV)"
 	@$(TOOLS_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check -r $(PLAY_REQUIREMENTS)
 	@touch $@
