@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// A diet target a recipe is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     Keto,
@@ -73,6 +74,7 @@ impl FromStr for Target {
 
 /// Language the recipe is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]
@@ -90,6 +92,7 @@ impl Language {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CookingLevel {
     Beginner,
@@ -122,6 +125,7 @@ pub struct Profile {
 
 /// One ingredient line as the model writes it (amount is free text: `1/2`, `약 200`, `적당량`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RecipeIngredient {
     pub name: String,
@@ -131,6 +135,7 @@ pub struct RecipeIngredient {
 
 /// The recipe in the contract's shape. Built from model output by `extract`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Recipe {
     pub recipe_name: String,
@@ -150,6 +155,7 @@ pub struct Recipe {
 /// Food groups a table row belongs to; diet rules (vegan, vegetarian) and allergen groups
 /// are decided from these, never from the model's words alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     Beef,
@@ -218,6 +224,7 @@ impl Category {
 
 /// Per-serving figures computed from the food table.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PerServing {
     pub kcal: f64,
@@ -232,6 +239,7 @@ pub struct PerServing {
 
 /// Share of energy from each macro, by 4/4/9 kcal per gram; sums to 1 when kcal > 0.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EnergyShare {
     pub fat: f64,
@@ -241,6 +249,7 @@ pub struct EnergyShare {
 
 /// The food-table row an ingredient line matched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FoodRef {
     /// USDA SR28 NDB_No, or the source id of a non-SR28 row.
@@ -253,6 +262,7 @@ pub struct FoodRef {
 
 /// One recipe line after matching and unit conversion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IngredientFacts {
     /// The name as the recipe wrote it.
@@ -268,6 +278,7 @@ pub struct IngredientFacts {
 
 /// The contract's `nutrition` object, plus the per-ingredient breakdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NutritionReport {
     pub per_serving: PerServing,
@@ -281,6 +292,7 @@ pub struct NutritionReport {
 
 /// One deterministic check of a recipe against a diet rule, a health rule or an allergy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     /// Stable rule name, e.g. `netCarbsPerServing<=5g`, `fatEnergyShare>=0.70`,

@@ -27,6 +27,7 @@ pub const CONCURRENCY: usize = 4;
 pub const MIN_CALL_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EmbedBodyWire {
     pub texts: Option<Vec<String>>,
@@ -133,6 +134,7 @@ impl TryFrom<EmbedBodyWire> for EmbedQuery {
 
 /// The `POST /embeddings` 200 body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EmbedResponseBody {
     pub model_id: String,

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 /// One field-level problem of a request, reported in `error.details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FieldError {
     /// JSON path of the field, e.g. `profile.budget`.
     pub field: String,
@@ -193,11 +194,13 @@ impl ServiceError {
 
 /// `{"error": {"code", "message", "details"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: ErrorObject,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorObject {
     pub code: String,
     pub message: String,

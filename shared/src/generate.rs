@@ -98,6 +98,7 @@ impl Verification {
 
 /// The contract's 200 body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateResponse {
     pub recipe: Recipe,
@@ -107,6 +108,7 @@ pub struct GenerateResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     /// The model that produced the recipe (after any fallback).

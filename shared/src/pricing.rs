@@ -10,6 +10,7 @@ use thiserror::Error;
 const PRICES_TOML: &str = include_str!("../data/model-prices.toml");
 
 /// Tokens of one or more model calls, in the contract's `meta.usage` shape.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenUsage {

@@ -19,6 +19,7 @@ pub const BUDGET_RANGE: std::ops::RangeInclusive<u64> = 1_000..=10_000_000;
 pub const MAX_CALORIES_RANGE: std::ops::RangeInclusive<u64> = 100..=5_000;
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecipeRequestWire {
     pub target: Option<String>,
@@ -44,6 +45,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProfileWire {
     #[serde(default)]

@@ -29,6 +29,7 @@ struct SubmitBody {
 
 /// The 202 body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Accepted {
     pub job_id: String,
@@ -150,6 +151,7 @@ pub fn expires_at(now_ms: u64, ttl_days: u32) -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Counts {
     pub succeeded: u32,
     pub failed: u32,
@@ -159,6 +161,7 @@ pub struct Counts {
 
 /// The 200 body of `GET /batches/{jobId}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub job_id: String,

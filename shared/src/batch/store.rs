@@ -28,6 +28,7 @@ pub struct ResultKey {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ResultStatus {
     Pending,
@@ -103,6 +104,7 @@ pub struct JobHeader {
 
 /// One request's stored state as `GET /batches/{jobId}` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredResult {
     pub request_id: String,
