@@ -64,6 +64,9 @@ impl Foundation {
     pub fn recipe_service(&self) -> Result<RecipeService, InitError> {
         validate_templates()?;
         let table = FoodTable::load_embedded()?;
+        crate::verify::check_knowledge(table).map_err(|err| {
+            InitError::Other(format!("the embedded food knowledge is invalid: {err}"))
+        })?;
         let bedrock = self.bedrock();
         let retrieval = crate::retrieval::load_embedded(
             self.config.clone(),

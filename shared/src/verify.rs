@@ -1,5 +1,6 @@
 //! The production [`RecipeVerifier`]: nutrition computed from the embedded food table and
-//! every rule of the target, the health conditions and the allergies checked on it.
+//! every rule of the target, the health conditions and the allergies checked on it, plus the
+//! servings the request asked for.
 
 use crate::domain::{Check, Language, Recipe};
 use crate::generate::{RecipeVerifier, Verification};
@@ -25,6 +26,12 @@ impl std::fmt::Debug for TableVerifier {
             .field("foods", &self.table.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Loads and validates the food knowledge (groups, compound foods, diet rules) and checks
+/// that every food row it names is in `table`. Call at start; an error fails the init.
+pub fn check_knowledge(table: &FoodTable) -> Result<(), rules::KnowledgeError> {
+    rules::load_knowledge()?.check_food_rows(&|id| table.find_by_id(id).is_some())
 }
 
 impl TableVerifier {
@@ -55,10 +62,9 @@ impl RecipeVerifier for TableVerifier {
                 "health conditions without a rule"
             );
         }
-        Verification {
-            nutrition,
-            checks: evaluation.checks,
-        }
+        let mut checks = evaluation.checks;
+        checks.push(rules::servings_check(request.servings, recipe));
+        Verification { nutrition, checks }
     }
 
     fn feedback(&self, failed: &[Check], language: Language) -> String {

@@ -65,11 +65,15 @@ impl Dense {
             Metric::CarbsPerServing | Metric::NetCarbsPerServing | Metric::CarbsEnergyShare => {
                 Some(Dense::Carbs)
             }
-            Metric::SugarPerServing => Some(Dense::Sugar),
+            Metric::SugarPerServing | Metric::AddedSugarPerServing => Some(Dense::Sugar),
             Metric::KcalPerServing => Some(Dense::Energy),
-            Metric::FatEnergyShare => Some(Dense::Fat),
+            Metric::FatEnergyShare | Metric::SaturatedFatEnergyShare => Some(Dense::Fat),
             Metric::ProteinPerServing | Metric::ProteinEnergyShare => Some(Dense::Protein),
-            Metric::FiberPerServing | Metric::MatchedMassShare => None,
+            Metric::FiberPerServing
+            | Metric::MatchedMassShare
+            | Metric::CholesterolPerServing
+            | Metric::PotassiumPerServing
+            | Metric::PhosphorusPerServing => None,
         }
     }
 
