@@ -282,8 +282,9 @@ struct CompiledGroup {
     terms: Vec<Term>,
     exclusions: Vec<Term>,
     /// Names of compound foods that carry this group through their parts (김치 for shrimp),
-    /// with the compound's index in `knowledge.compounds`.
-    compound_terms: Vec<(Term, usize)>,
+    /// with the compound's index in `knowledge.compounds` and the look-alikes (the group's and
+    /// the compound's own exclusions) that are not it.
+    compound_terms: Vec<(Term, usize, Vec<Term>)>,
     /// Food-table rows that are such compounds.
     compound_rows: Vec<(String, usize)>,
 }
@@ -301,8 +302,18 @@ fn compiled_groups() -> &'static [CompiledGroup] {
                 if let Some((compounds, carried)) = compounds {
                     for (index, (compound, carried)) in compounds.iter().zip(carried).enumerate() {
                         if carried.contains(&group.id) {
-                            compound_terms
-                                .extend(compound.names.iter().map(|n| (Term::parse(n), index)));
+                            let exclusions: Vec<Term> = group
+                                .exclusions
+                                .iter()
+                                .chain(&compound.exclusions)
+                                .map(|t| Term::parse(t))
+                                .collect();
+                            compound_terms.extend(
+                                compound
+                                    .names
+                                    .iter()
+                                    .map(|n| (Term::parse(n), index, exclusions.clone())),
+                            );
                             compound_rows
                                 .extend(compound.foods.iter().map(|id| (id.clone(), index)));
                         }
@@ -378,8 +389,8 @@ impl Matcher {
             .flat_map(|g| {
                 let mut found = hay.find_all(&g.terms, &g.exclusions);
                 if self.compounds {
-                    for (term, _) in &g.compound_terms {
-                        found.extend(hay.find_all(std::slice::from_ref(term), &g.exclusions));
+                    for (term, _, exclusions) in &g.compound_terms {
+                        found.extend(hay.find_all(std::slice::from_ref(term), exclusions));
                     }
                 }
                 found
@@ -401,9 +412,9 @@ impl Matcher {
         let hay = Haystack::new(text);
         let mut found: Vec<usize> = Vec::new();
         for group in &self.groups {
-            for (term, index) in &group.compound_terms {
+            for (term, index, exclusions) in &group.compound_terms {
                 if !hay
-                    .find_all(std::slice::from_ref(term), &group.exclusions)
+                    .find_all(std::slice::from_ref(term), exclusions)
                     .is_empty()
                     && !found.contains(index)
                 {

@@ -123,6 +123,10 @@ pub struct Compound {
     /// Set when products differ by brand: what the safe side assumes.
     #[serde(default)]
     pub varies: Option<String>,
+    /// Names containing one of `names` that are not this compound (나박김치 is water kimchi
+    /// made without 젓갈; 비건 김치 is a labelled product).
+    #[serde(default)]
+    pub exclusions: Vec<String>,
     pub source: String,
 }
 
@@ -448,6 +452,23 @@ fn validate_compounds(
                 let mut longer = path.clone();
                 longer.push(next);
                 stack.push((next, longer));
+            }
+        }
+        // A compound named by one of its own exclusions could never be found.
+        let own: Vec<Term> = compound.exclusions.iter().map(|t| Term::parse(t)).collect();
+        for name in &compound.names {
+            let hay = Haystack::new(name.trim_start_matches('='));
+            let whole = hay.chars().len();
+            if own.iter().any(|x| {
+                x.find(hay.chars())
+                    .iter()
+                    .any(|s| s.start == 0 && s.end == whole)
+            }) {
+                return Err(invalid(
+                    COMPOUNDS_FILE,
+                    format!("compound `{}`", compound.id),
+                    format!("name `{name}` is also one of its exclusions"),
+                ));
             }
         }
         // A compound named by a look-alike of a group it carries could never be found.
