@@ -104,12 +104,17 @@ fn recipe(dish: &Dish) -> Recipe {
     }
 }
 
-/// The allergy a user would write for one group: its Korean name, which resolves to exactly
-/// that group (checked).
+/// The allergy a user would write for one group: its Korean name, which resolves to that
+/// group (checked; `생선` also names the other fish groups, as a user means it).
 fn allergy_for(group_id: &str) -> String {
     let group = groups::group(group_id).unwrap_or_else(|| panic!("unknown group {group_id}"));
     let resolved = allergens::resolve(&group.name_ko);
-    assert_eq!(resolved.groups, vec![group_id], "{}", group.name_ko);
+    assert!(
+        resolved.groups.contains(&group_id),
+        "{} resolves to {:?}",
+        group.name_ko,
+        resolved.groups
+    );
     group.name_ko.clone()
 }
 
