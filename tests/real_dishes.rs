@@ -5,6 +5,8 @@
 //! vegetarian claims are judged right, and compound-heavy dishes' sodium lies within ±25 % of
 //! the corpus reference. Run with `--nocapture` for the figures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use ai_chef::domain::{Profile, Recipe, RecipeIngredient, Target};
 use ai_chef::nutrition::{analyze, FoodTable, Nutrients};
 use ai_chef::rules::{self, allergens, groups};
