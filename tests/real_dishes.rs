@@ -16,7 +16,7 @@ const CORPUS: &str = include_str!("corpus/dishes/real-dishes.tsv");
 /// Sodium reference tolerance (issue 11: within ±25 %).
 const SODIUM_TOLERANCE: f64 = 0.25;
 /// Share of the dishes with a sodium reference that must lie within the tolerance.
-const SODIUM_FLOOR_PERCENT: usize = 85;
+const SODIUM_FLOOR_PERCENT: usize = 100;
 
 #[derive(Debug)]
 struct Dish {
@@ -276,8 +276,7 @@ fn real_dishes_allergens_diets_and_sodium() {
         "diets: {:#?}",
         outcome.diet_errors
     );
-    // Goal: every dish within ±25 %. Floor asserted: 85 % of them; the misses are printed
-    // above (unweighed "12 oz can"-style amounts, branded products the table lacks).
+    // Goal and assertion: every dish with a reference within ±25 % (misses are printed above).
     assert!(
         within.len() * 100 >= SODIUM_FLOOR_PERCENT * outcome.sodium.len(),
         "sodium within ±25 %: {}/{}",
