@@ -26,15 +26,18 @@ CATEGORIES = {
 }
 # SR28 ABBREV field positions (0-based), see shared/data README.
 F_ID, F_DESC, F_KCAL, F_PROT, F_FAT, F_CARB, F_FIBER, F_SUGAR, F_NA = 0, 1, 3, 4, 5, 7, 8, 9, 15
+F_PHOS, F_POTA, F_SATFAT, F_CHOL = 13, 14, 44, 47
 F_GMWT = ((48, 49), (50, 51))
 # US household volumes used by SR28's GmWt descriptions.
 US_ML = {"tbsp": 14.787, "tablespoon": 14.787, "tsp": 4.929, "teaspoon": 4.929, "cup": 236.588}
 VOLUME_PREFERENCE = ("tbsp", "tablespoon", "tsp", "teaspoon", "cup")
 COLUMNS = [
     "id", "name_en", "name_ko", "synonyms", "categories", "kcal", "protein_g", "fat_g",
-    "carbs_g", "fiber_g", "sugar_g", "sodium_mg", "density_g_per_ml", "units", "source",
+    "carbs_g", "fiber_g", "sugar_g", "sodium_mg", "saturated_fat_g", "cholesterol_mg",
+    "potassium_mg", "phosphorus_mg", "added_sugar_g", "density_g_per_ml", "units", "source",
     "imputed",
 ]
+EXTRA = ("saturated_fat_g", "cholesterol_mg", "potassium_mg", "phosphorus_mg")
 
 
 class BuildError(Exception):
@@ -130,6 +133,7 @@ def sr28_rows(sr28: dict, path: Path):
             raise BuildError(f"{where}: expected at least 6 columns, got {len(cols)}")
         ndb, name_en, name_ko, synonyms, categories, units = cols[:6]
         density_text = cols[6] if len(cols) > 6 else ""
+        added_text = cols[7] if len(cols) > 7 else ""
         fields = sr28.get(ndb)
         if fields is None:
             raise BuildError(f"{where}: NDB_No {ndb} not in SR28")
@@ -148,6 +152,17 @@ def sr28_rows(sr28: dict, path: Path):
                     imputed.append(key)
             else:
                 figures[key] = number(fields[at])
+        # Saturated fat, cholesterol, potassium, phosphorus: blank in SR28 means not analysed;
+        # 0 is exact for fat-free or plant foods and recorded as imputed otherwise.
+        for key, at in (("saturated_fat_g", F_SATFAT), ("cholesterol_mg", F_CHOL),
+                        ("potassium_mg", F_POTA), ("phosphorus_mg", F_PHOS)):
+            if fields[at] == "":
+                figures[key] = "0"
+                imputed.append(key)
+            else:
+                figures[key] = number(fields[at])
+        cats = parse_categories(categories, where)
+        figures["added_sugar_g"] = added_sugar(figures["sugar_g"], cats, added_text, where)
         unit_map = parse_units(units, where)
         slice_g = slice_weight(fields)
         if slice_g and "slice" not in unit_map:
@@ -160,6 +175,22 @@ def sr28_rows(sr28: dict, path: Path):
             "density_g_per_ml": f"{density:g}", "units": unit_map, "source": "USDA SR28",
             "imputed": imputed, "where": where,
         }
+
+
+def added_sugar(sugar: str, categories: list, share_text: str, where: str) -> str:
+    """Sugars that are added, not intrinsic (WHO 'free sugars' without juices): all of a
+    sweetener's sugar, the stated share of a sweetened product's (ketchup, gochujang), none
+    otherwise. SR28 has no added-sugar column, so the share is the map's judgement."""
+    if share_text:
+        try:
+            share = float(share_text)
+        except ValueError:
+            share = -1.0
+        if not 0.0 <= share <= 1.0:
+            raise BuildError(f"{where}: added sugar share `{share_text}` not within 0..1")
+    else:
+        share = 1.0 if "sweetener" in categories else 0.0
+    return number(str(round(float(sugar) * share, 2)))
 
 
 def mfds_rows(path: Path):
@@ -176,6 +207,17 @@ def mfds_rows(path: Path):
         except ValueError as err:
             raise BuildError(f"{where}: {err}") from err
         density_text = cols[13] if len(cols) > 13 else ""
+        if len(cols) < 18:
+            raise BuildError(f"{where}: expected saturated fat, cholesterol, potassium and "
+                             f"phosphorus after the density (18 columns), got {len(cols)}")
+        try:
+            for key, value in zip(EXTRA, cols[14:18]):
+                figures[key] = number(value)
+        except ValueError as err:
+            raise BuildError(f"{where}: {err}") from err
+        cats = parse_categories(categories, where)
+        figures["added_sugar_g"] = added_sugar(figures["sugar_g"], cats,
+                                               cols[18] if len(cols) > 18 else "", where)
         yield {
             "id": ident, "name_en": name_en, "name_ko": name_ko,
             "synonyms": [s.strip() for s in synonyms.split("|") if s.strip()],
@@ -204,7 +246,9 @@ def check(rows: list) -> None:
                 raise BuildError(f"{row['where']}: name `{text}` also names {owner}")
             keys[key] = row["id"]
         f = {k: float(row[k]) for k in ("kcal", "protein_g", "fat_g", "carbs_g", "fiber_g",
-                                         "sugar_g", "sodium_mg")}
+                                         "sugar_g", "sodium_mg", *EXTRA, "added_sugar_g")}
+        if f["saturated_fat_g"] > f["fat_g"] + 1e-9 or f["added_sugar_g"] > f["sugar_g"] + 1e-9:
+            raise BuildError(f"{row['where']}: saturated fat above fat or added sugar above sugar")
         # Sugar is analysed separately in SR28 and may exceed carbohydrate-by-difference (milk).
         if min(f.values()) < 0 or f["fiber_g"] > f["carbs_g"] + 1e-9 or f["sugar_g"] > 100:
             raise BuildError(f"{row['where']}: inconsistent figures {f}")

@@ -64,6 +64,9 @@ impl Foundation {
         ai_chef::latency::LatencyProfiles::embedded()
             .map_err(|e| InitError::Other(e.to_string()))?;
         let table = FoodTable::load_embedded()?;
+        ai_chef::verify::check_knowledge(table).map_err(|err| {
+            InitError::Other(format!("the embedded food knowledge is invalid: {err}"))
+        })?;
         let bedrock = self.bedrock();
         let retrieval = ai_chef::retrieval::load_embedded(
             self.config.clone(),

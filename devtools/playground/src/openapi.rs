@@ -324,7 +324,9 @@ pub fn error_codes() -> Vec<(u16, &'static str, String)> {
             message: String::new(),
         },
         ServiceError::DeadlineExceeded { attempts: 0 },
-        ServiceError::AsyncUnavailable { missing: "RESULTS_TABLE" },
+        ServiceError::AsyncUnavailable {
+            missing: "RESULTS_TABLE",
+        },
         ServiceError::Internal(String::new()),
     ];
     let mut out: Vec<(u16, &'static str, String)> = samples

@@ -4,7 +4,7 @@
 //! per-serving values and grams to 0.1, energy shares and the matched mass share to 0.001.
 
 use super::amount::{parse_amount, Amount};
-use super::matching::{normalize_name, FoodMatch, MatchKind};
+use super::matching::{is_processed_seasoning, normalize_name, FoodMatch, MatchKind};
 use super::table::{FoodTable, Nutrients};
 use super::units::{generic_grams, grams_for};
 use crate::domain::{EnergyShare, FoodRef, IngredientFacts, NutritionReport, PerServing, Recipe};
@@ -30,7 +30,13 @@ pub fn analyze_with_fallback(
     let mut facts = Vec::with_capacity(recipe.ingredients.len());
 
     for line in &recipe.ingredients {
+        // A processed seasoning the table does not know (`참치액`) stays unmatched rather than
+        // being guessed by retrieval as its raw base food.
+        let may_fall_back = !is_processed_seasoning(&line.name);
         let found = table.match_name(&line.name).or_else(|| {
+            if !may_fall_back {
+                return None;
+            }
             fallback(&normalize_name(&line.name))
                 .filter(|index| table.get(*index).is_some())
                 .map(|index| FoodMatch {
@@ -45,7 +51,11 @@ pub fn analyze_with_fallback(
             Some((_, food)) => grams_for(food, q, &unit),
             None => generic_grams(q, &unit),
         });
-        if let Some(g) = grams {
+        // Water and ice are not food mass: a litre of water would otherwise dilute the
+        // unmatched share of everything else.
+        let is_water = food.is_some_and(|(_, f)| WATER_IDS.contains(&f.id.as_str()))
+            || (food.is_none() && is_water_name(&line.name));
+        if let (Some(g), false) = (grams, is_water) {
             total_mass += g;
         }
 
@@ -53,7 +63,9 @@ pub fn analyze_with_fallback(
             Some((m, food)) => {
                 matched_count += 1;
                 if let Some(g) = grams {
-                    matched_mass += g;
+                    if !is_water {
+                        matched_mass += g;
+                    }
                     total.add(&food.per_100g.scaled_to(g));
                 }
                 (
@@ -97,6 +109,24 @@ pub fn analyze_with_fallback(
         },
         ingredients: facts,
     }
+}
+
+/// Table rows that are plain water (SR28 14411); ice is frozen water.
+const WATER_IDS: &[&str] = &["14411"];
+
+/// Unmatched lines that are water or ice by name (`얼음`, `ice cubes`).
+fn is_water_name(name: &str) -> bool {
+    let key = normalize_name(name).replace(' ', "");
+    [
+        "물",
+        "얼음",
+        "얼음물",
+        "water",
+        "ice",
+        "icecubes",
+        "icewater",
+    ]
+    .contains(&key.as_str())
 }
 
 /// The quantity (None when unparsed or to taste), the unit to convert with, and whether the

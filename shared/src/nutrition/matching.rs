@@ -94,6 +94,20 @@ const DESCRIPTOR_WORDS: &[&str] = &[
     "washed",
     "of",
 ];
+/// Endings of processed-seasoning names (`참치액`, `조개젓`, `굴소스`, `춘장`, `카레가루`): such a
+/// name is a product, not its base food, so it never falls back to a shorter raw food it
+/// contains (`참치` tuna, `조개` clams); unknown, it stays unmatched.
+const PROCESSED_SUFFIXES: &[&str] = &[
+    "액", "액젓", "젓", "젓갈", "소스", "장", "가루", "분말", "청", "즙", "sauce", "paste",
+    "powder",
+];
+
+/// True when `name` ends in a processed-seasoning suffix (see `PROCESSED_SUFFIXES`).
+pub fn is_processed_seasoning(name: &str) -> bool {
+    let key = compact(&normalize_name(name));
+    key.chars().count() >= 2 && PROCESSED_SUFFIXES.iter().any(|s| key.ends_with(s))
+}
+
 /// Descriptors glued to the front of a word (`다진마늘`); only multi-syllable ones.
 const DESCRIPTOR_PREFIXES: &[&str] = &["다진", "채썬", "슬라이스", "냉동", "국산", "손질된"];
 
@@ -173,6 +187,10 @@ fn strip_descriptor_prefix(word: &str) -> &str {
         }
     }
     word
+}
+
+fn padded_len_spaced(spaced: &str) -> usize {
+    spaced.chars().count()
 }
 
 fn compact(text: &str) -> String {
@@ -260,16 +278,31 @@ impl NameIndex {
                 }
             }
         }
-        self.contained(&normalized, &key)
-            .or_else(|| self.edit_distance(&key))
+        let processed = is_processed_seasoning(name);
+        let query_chars = key.chars().count();
+        let contained = self
+            .contained(&normalized, &key)
+            // A product name may only match a table name that covers its suffix.
+            .filter(|(end, _)| !processed || *end == query_chars)
+            .map(|(_, index)| index);
+        contained
+            .or_else(|| {
+                if processed {
+                    None
+                } else {
+                    self.edit_distance(&key)
+                }
+            })
             .map(|index| FoodMatch {
                 index,
                 kind: MatchKind::Fuzzy,
             })
     }
 
-    /// The table name inside the query that ends last, longest on ties.
-    fn contained(&self, spaced: &str, compact_query: &str) -> Option<usize> {
+    /// The table name inside the query that ends last, longest on ties (so the longest known
+    /// name wins over a shorter one inside it), with where it ends (in chars of the compact
+    /// query; Latin names count by their spaced form).
+    fn contained(&self, spaced: &str, compact_query: &str) -> Option<(usize, usize)> {
         let padded = format!(" {spaced} ");
         let mut best: Option<(usize, usize, usize)> = None; // (end, length, index)
         for key in &self.keys {
@@ -297,7 +330,16 @@ impl NameIndex {
                 }
             }
         }
-        best.map(|(_, _, index)| index)
+        best.map(|(end, _, index)| {
+            // Latin ends are measured on the spaced text; report the compact length when the
+            // name reaches the end of the query, so callers compare one measure.
+            let reaches_end = if padded_len_spaced(spaced) == end {
+                compact_query.chars().count()
+            } else {
+                end
+            };
+            (reaches_end, index)
+        })
     }
 
     fn edit_distance(&self, compact_query: &str) -> Option<usize> {
@@ -398,6 +440,61 @@ mod tests {
         assert_eq!(found("삽겹살"), Some(("10005".into(), MatchKind::Fuzzy)));
         assert_eq!(found("brocoli"), Some(("11090".into(), MatchKind::Fuzzy)));
         assert_eq!(found("mozarella"), Some(("01026".into(), MatchKind::Fuzzy)));
+    }
+
+    #[test]
+    fn processed_seasonings_never_fall_back_to_their_base_food() {
+        // Known products match their own rows.
+        assert_eq!(found("참치액").map(|f| f.0), Some("MFDS:참치액".into()));
+        assert_eq!(found("조개젓").map(|f| f.0), Some("MFDS:조개젓".into()));
+        assert_eq!(found("카레").map(|f| f.0), Some("MFDS:카레".into()));
+        assert_eq!(found("춘장").map(|f| f.0), Some("MFDS:춘장".into()));
+        // Unknown products stay unmatched instead of becoming shrimp, clams or tuna.
+        for name in [
+            "새우소스",
+            "바지락즙",
+            "홍합장",
+            "멸치가루 분말",
+            "tuna sauce",
+        ] {
+            assert!(is_processed_seasoning(name), "{name}");
+            assert_eq!(found(name), None, "{name}");
+        }
+        assert!(!is_processed_seasoning("돼지고기"));
+    }
+
+    #[test]
+    fn longest_name_wins_and_fixed_mappings() {
+        assert_eq!(found("느타리버섯").map(|f| f.0), Some("11987".into()));
+        assert_eq!(
+            found("새송이버섯").map(|f| f.0),
+            Some("MFDS:새송이버섯".into())
+        );
+        assert_eq!(found("단호박").map(|f| f.0), Some("MFDS:단호박".into()));
+        assert_eq!(found("대추").map(|f| f.0), Some("09147".into()));
+        assert_eq!(found("소주").map(|f| f.0), Some("MFDS:소주".into()));
+        assert_eq!(found("주꾸미").map(|f| f.0), Some("MFDS:주꾸미".into()));
+        assert_eq!(found("cocoa butter").map(|f| f.0), Some("04501".into()));
+        // 정육 is no synonym: 소고기 정육 is beef, not chicken thigh.
+        assert_eq!(found("소고기 정육").map(|f| f.0), Some("13786".into()));
+        for staple in [
+            "치즈",
+            "춘장",
+            "만두",
+            "우동",
+            "단무지",
+            "곤약",
+            "도토리묵",
+            "고사리",
+            "시래기",
+            "쑥갓",
+            "달래",
+            "꼬막",
+            "쯔유",
+            "매실청",
+        ] {
+            assert!(found(staple).is_some(), "{staple}");
+        }
     }
 
     #[test]

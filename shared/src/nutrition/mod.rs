@@ -12,6 +12,6 @@ mod units;
 
 pub use amount::{parse_amount, Amount};
 pub use analyze::{analyze, analyze_with_fallback};
-pub use matching::{normalize_name, FoodMatch, MatchKind};
+pub use matching::{is_processed_seasoning, normalize_name, FoodMatch, MatchKind};
 pub use table::{Food, FoodTable, Nutrients, TableError};
 pub use units::{grams_for, DEFAULT_DENSITY_G_PER_ML, KOREAN_CUP_ML, US_CUP_ML};

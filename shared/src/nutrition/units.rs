@@ -95,6 +95,21 @@ fn normalize_unit(unit: &str) -> String {
 /// unknown unit, or a count unit the row does not define). An empty unit counts pieces when
 /// the row defines `개`, grams otherwise.
 pub fn grams_for(food: &Food, quantity: f64, unit: &str) -> Option<f64> {
+    grams_for_unit(food, quantity, unit).or_else(|| {
+        // `12 oz can`, `1 package (3 oz)`: a known unit followed by a container word.
+        let first = leading_word(unit)?;
+        grams_for_unit(food, quantity, first)
+    })
+}
+
+/// The first of several words of a unit (`oz` of `oz can`), if there are several.
+fn leading_word(unit: &str) -> Option<&str> {
+    let mut words = unit.split_whitespace();
+    let first = words.next()?;
+    words.next().map(|_| first)
+}
+
+fn grams_for_unit(food: &Food, quantity: f64, unit: &str) -> Option<f64> {
     if !quantity.is_finite() || quantity < 0.0 {
         return None;
     }
@@ -134,6 +149,11 @@ fn per_food_unit(food: &Food, unit: &str) -> Option<f64> {
 
 /// Grams for a line that matched no food: only mass and volume units (water density) count.
 pub(crate) fn generic_grams(quantity: f64, unit: &str) -> Option<f64> {
+    generic_grams_for_unit(quantity, unit)
+        .or_else(|| generic_grams_for_unit(quantity, leading_word(unit)?))
+}
+
+fn generic_grams_for_unit(quantity: f64, unit: &str) -> Option<f64> {
     if !quantity.is_finite() || quantity < 0.0 {
         return None;
     }
@@ -155,6 +175,15 @@ mod tests {
 
     fn food(id: &str) -> &'static Food {
         FoodTable::embedded().find_by_id(id).unwrap()
+    }
+
+    #[test]
+    fn a_unit_followed_by_a_container_word_counts_the_unit() {
+        // 12 oz = 340.2 g of spam whatever the can is called.
+        let grams = grams_for(food("07908"), 12.0, "oz can").unwrap();
+        assert!((grams - 340.2).abs() < 0.1, "{grams}");
+        assert_eq!(generic_grams(2.0, "kg bag"), Some(2000.0));
+        assert_eq!(generic_grams(2.0, "unknown words"), None);
     }
 
     #[test]

@@ -670,13 +670,13 @@ mod tests {
         let digest = table_digest(table);
         assert_eq!(digest.len(), 64);
         assert_eq!(digest, table_digest(table));
-        let header = "id\tname_en\tname_ko\tsynonyms\tcategories\tkcal\tprotein_g\tfat_g\tcarbs_g\tfiber_g\tsugar_g\tsodium_mg\tdensity_g_per_ml\tunits\tsource\timputed";
+        let header = "id\tname_en\tname_ko\tsynonyms\tcategories\tkcal\tprotein_g\tfat_g\tcarbs_g\tfiber_g\tsugar_g\tsodium_mg\tsaturated_fat_g\tcholesterol_mg\tpotassium_mg\tphosphorus_mg\tadded_sugar_g\tdensity_g_per_ml\tunits\tsource\timputed";
         let one = FoodTable::parse(&format!(
-            "{header}\n1\ta\t가\t\tpork\t1\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n"
+            "{header}\n1\ta\t가\t\tpork\t1\t1\t1\t1\t0\t0\t1\t0\t0\t0\t0\t0\t1\t\tX\t\n"
         ))
         .unwrap();
         let other = FoodTable::parse(&format!(
-            "{header}\n1\ta\t가\t\tpork\t2\t1\t1\t1\t0\t0\t1\t1\t\tX\t\n"
+            "{header}\n1\ta\t가\t\tpork\t2\t1\t1\t1\t0\t0\t1\t0\t0\t0\t0\t0\t1\t\tX\t\n"
         ))
         .unwrap();
         assert_ne!(table_digest(&one), table_digest(&other));

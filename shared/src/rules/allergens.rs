@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use super::groups::{self, FoodGroup, GROUPS, UMBRELLAS};
+use super::groups::{self, FoodGroup};
 use super::text::{normalize, Haystack, Term};
 use crate::domain::{Category, Check, NutritionReport, Recipe};
 
@@ -130,17 +130,18 @@ fn alias_index() -> &'static [AliasEntry] {
             }
         };
         // Umbrellas first so that `생선` names every fish group, not only `fish`.
-        for (aliases, ids) in UMBRELLAS {
-            for alias in *aliases {
-                add(alias, ids);
+        for umbrella in groups::umbrellas() {
+            let ids: Vec<&'static str> = umbrella.groups.iter().map(String::as_str).collect();
+            for alias in &umbrella.words {
+                add(alias, &ids);
             }
         }
-        for group in GROUPS {
-            let ids = [group.id];
-            add(group.name_ko, &ids);
-            add(group.name_en, &ids);
-            add(group.id, &ids);
-            for alias in group.aliases {
+        for group in groups::all() {
+            let ids = [group.id.as_str()];
+            add(&group.name_ko, &ids);
+            add(&group.name_en, &ids);
+            add(&group.id, &ids);
+            for alias in &group.aliases {
                 add(alias, &ids);
             }
         }
@@ -280,17 +281,51 @@ struct CompiledGroup {
     group: &'static FoodGroup,
     terms: Vec<Term>,
     exclusions: Vec<Term>,
+    /// Names of compound foods that carry this group through their parts (김치 for shrimp),
+    /// with the compound's index in `knowledge.compounds` and the look-alikes (the group's and
+    /// the compound's own exclusions) that are not it.
+    compound_terms: Vec<(Term, usize, Vec<Term>)>,
+    /// Food-table rows that are such compounds.
+    compound_rows: Vec<(String, usize)>,
 }
 
 fn compiled_groups() -> &'static [CompiledGroup] {
     static COMPILED: OnceLock<Vec<CompiledGroup>> = OnceLock::new();
     COMPILED.get_or_init(|| {
-        GROUPS
+        let compounds =
+            super::knowledge::get().map(|k| (k.compounds.as_slice(), k.compound_groups.as_slice()));
+        groups::all()
             .iter()
-            .map(|group| CompiledGroup {
-                group,
-                terms: group.terms.iter().map(|t| Term::parse(t)).collect(),
-                exclusions: group.exclusions.iter().map(|t| Term::parse(t)).collect(),
+            .map(|group| {
+                let mut compound_terms = Vec::new();
+                let mut compound_rows = Vec::new();
+                if let Some((compounds, carried)) = compounds {
+                    for (index, (compound, carried)) in compounds.iter().zip(carried).enumerate() {
+                        if carried.contains(&group.id) {
+                            let exclusions: Vec<Term> = group
+                                .exclusions
+                                .iter()
+                                .chain(&compound.exclusions)
+                                .map(|t| Term::parse(t))
+                                .collect();
+                            compound_terms.extend(
+                                compound
+                                    .names
+                                    .iter()
+                                    .map(|n| (Term::parse(n), index, exclusions.clone())),
+                            );
+                            compound_rows
+                                .extend(compound.foods.iter().map(|id| (id.clone(), index)));
+                        }
+                    }
+                }
+                CompiledGroup {
+                    group,
+                    terms: group.terms.iter().map(|t| Term::parse(t)).collect(),
+                    exclusions: group.exclusions.iter().map(|t| Term::parse(t)).collect(),
+                    compound_terms,
+                    compound_rows,
+                }
             })
             .collect()
     })
@@ -303,6 +338,9 @@ pub(crate) struct Matcher {
     literals: Vec<Term>,
     /// Categories beyond the groups' own that count as a hit (vegetarian: any flesh).
     extra_category: Option<fn(Category) -> bool>,
+    /// Whether compound foods count by what they are made of (off only for the gout rule:
+    /// a spoon of 새우젓 in kimchi does not make kimchi a purine-rich food).
+    compounds: bool,
 }
 
 /// What a matcher found in one recipe.
@@ -319,11 +357,18 @@ impl Matcher {
         Matcher {
             groups: compiled_groups()
                 .iter()
-                .filter(|c| ids.contains(&c.group.id))
+                .filter(|c| ids.contains(&c.group.id.as_str()))
                 .collect(),
             literals: Vec::new(),
             extra_category: None,
+            compounds: true,
         }
+    }
+
+    /// Only foods named as themselves count, not compounds through their parts.
+    pub(crate) fn without_compounds(mut self) -> Matcher {
+        self.compounds = false;
+        self
     }
 
     pub(crate) fn for_allergy(resolved: &ResolvedAllergy) -> Matcher {
@@ -341,12 +386,74 @@ impl Matcher {
         let mut spans: Vec<_> = self
             .groups
             .iter()
-            .flat_map(|g| hay.find_all(&g.terms, &g.exclusions))
+            .flat_map(|g| {
+                let mut found = hay.find_all(&g.terms, &g.exclusions);
+                if self.compounds {
+                    for (term, _, exclusions) in &g.compound_terms {
+                        found.extend(hay.find_all(std::slice::from_ref(term), exclusions));
+                    }
+                }
+                found
+            })
             .chain(hay.find_all(&self.literals, &[]))
             .collect();
         spans.sort();
         spans.dedup();
         spans
+    }
+
+    /// The compound foods behind a hit on `text` or on the row `food_id`, as a note for the
+    /// check: what they carry, and whether products vary by brand.
+    fn compound_note(&self, text: &str, food_id: Option<&str>) -> Option<String> {
+        if !self.compounds {
+            return None;
+        }
+        let knowledge = super::knowledge::get()?;
+        let hay = Haystack::new(text);
+        let mut found: Vec<usize> = Vec::new();
+        for group in &self.groups {
+            for (term, index, exclusions) in &group.compound_terms {
+                if !hay
+                    .find_all(std::slice::from_ref(term), exclusions)
+                    .is_empty()
+                    && !found.contains(index)
+                {
+                    found.push(*index);
+                }
+            }
+            for (row, index) in &group.compound_rows {
+                if Some(row.as_str()) == food_id && !found.contains(index) {
+                    found.push(*index);
+                }
+            }
+        }
+        let wanted: Vec<&str> = self.groups.iter().map(|g| g.group.id.as_str()).collect();
+        let notes: Vec<String> = found
+            .into_iter()
+            .filter_map(|index| {
+                let compound = knowledge.compounds.get(index)?;
+                let carried = knowledge.compound_groups.get(index)?;
+                let names: Vec<&str> = carried
+                    .iter()
+                    .filter(|id| wanted.contains(&id.as_str()))
+                    .filter_map(|id| groups::group(id).map(|g| g.name_ko.as_str()))
+                    .collect();
+                let mut note = format!("{}: contains {}", compound.id, names.join(", "));
+                if let Some(varies) = &compound.varies {
+                    note.push_str(&format!("; products vary, safe side assumed: {varies}"));
+                }
+                Some(note)
+            })
+            .collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
+    }
+
+    fn row_hit(&self, food_id: &str) -> bool {
+        self.compounds
+            && self
+                .groups
+                .iter()
+                .any(|g| g.compound_rows.iter().any(|(row, _)| row == food_id))
     }
 
     pub(crate) fn text_mentions(&self, hay: &Haystack) -> bool {
@@ -385,19 +492,26 @@ impl Matcher {
         for facts in &nutrition.ingredients {
             seen_lines.insert(normalize(&facts.name));
             let name_hit = self.text_hit(&facts.name);
-            let row_hit = facts
-                .food
-                .as_ref()
-                .is_some_and(|f| self.text_hit(&f.name_en) || self.text_hit(&f.name_ko));
+            let food_id = facts.food.as_ref().map(|f| f.food_id.as_str());
+            let row_hit = facts.food.as_ref().is_some_and(|f| {
+                self.text_hit(&f.name_en) || self.text_hit(&f.name_ko) || self.row_hit(&f.food_id)
+            });
             let category_hit = self.category_hit(&facts.categories);
+            let note = if name_hit || row_hit {
+                self.compound_note(&facts.name, food_id)
+                    .map(|n| format!(" [{n}]"))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
             if name_hit {
-                push(&mut finding, facts.name.clone());
+                push(&mut finding, format!("{}{note}", facts.name));
             } else if row_hit || category_hit {
                 let row = facts
                     .food
                     .as_ref()
                     .map_or_else(String::new, |f| format!(" ({})", f.name_en));
-                push(&mut finding, format!("{}{row}", facts.name));
+                push(&mut finding, format!("{}{row}{note}", facts.name));
             }
         }
         for line in &recipe.ingredients {
@@ -1003,7 +1117,10 @@ mod tests {
 
     #[test]
     fn every_korean_mandatory_and_us_major_allergen_has_a_group() {
-        let korea: Vec<&str> = GROUPS.iter().filter_map(|g| g.korea).collect();
+        let korea: Vec<&str> = groups::all()
+            .iter()
+            .filter_map(|g| g.korea.as_deref())
+            .collect();
         assert_eq!(korea.len(), 19, "Korean list: {korea:?}");
         for us in [
             "milk",
@@ -1016,7 +1133,10 @@ mod tests {
             "soybeans",
             "sesame",
         ] {
-            assert!(GROUPS.iter().any(|g| g.us == Some(us)), "{us}");
+            assert!(
+                groups::all().iter().any(|g| g.us.as_deref() == Some(us)),
+                "{us}"
+            );
         }
     }
 }

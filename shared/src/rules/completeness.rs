@@ -1,11 +1,13 @@
 //! Checks that the computed figures can be trusted at all: an amount that could not be read
-//! makes every figure unknown, and a salty, sugary or fatty seasoning added "to taste"
-//! (counted as 0 g) makes the figure it feeds a lower bound rather than a value.
+//! makes every figure unknown, a salty, sugary or fatty seasoning added "to taste" (counted
+//! as 0 g) makes the figure it feeds a lower bound rather than a value, and so does a
+//! seasoning the food table does not know, whatever its amount.
 
 use super::table::{Bound, Metric, Rule};
 use super::text::{normalize, Haystack, Term};
 use super::{FoodFacts, Nutrients, PlannedRule};
 use crate::domain::{Check, NutritionReport, Recipe};
+use crate::nutrition::is_processed_seasoning;
 
 pub(crate) const UNPARSED_AMOUNTS: &str = "noUnparsedAmounts";
 
@@ -65,11 +67,15 @@ impl Dense {
             Metric::CarbsPerServing | Metric::NetCarbsPerServing | Metric::CarbsEnergyShare => {
                 Some(Dense::Carbs)
             }
-            Metric::SugarPerServing => Some(Dense::Sugar),
+            Metric::SugarPerServing | Metric::AddedSugarPerServing => Some(Dense::Sugar),
             Metric::KcalPerServing => Some(Dense::Energy),
-            Metric::FatEnergyShare => Some(Dense::Fat),
+            Metric::FatEnergyShare | Metric::SaturatedFatEnergyShare => Some(Dense::Fat),
             Metric::ProteinPerServing | Metric::ProteinEnergyShare => Some(Dense::Protein),
-            Metric::FiberPerServing | Metric::MatchedMassShare => None,
+            Metric::FiberPerServing
+            | Metric::MatchedMassShare
+            | Metric::CholesterolPerServing
+            | Metric::PotassiumPerServing
+            | Metric::PhosphorusPerServing => None,
         }
     }
 
@@ -107,6 +113,13 @@ impl Dense {
             Dense::Fat => n.fat_g,
             Dense::Protein => n.protein_g,
         }
+    }
+
+    /// Whether an unmatched seasoning line with an amount also hides this nutrient (the
+    /// nutrients seasonings are dense in); energy, fat and protein are judged by the
+    /// matched-mass rule instead.
+    fn counts_unmatched_products(self) -> bool {
+        matches!(self, Dense::Sodium | Dense::Sugar | Dense::Carbs)
     }
 
     /// Names used when a "to taste" line matched no table row.
@@ -202,15 +215,25 @@ pub(crate) fn unmeasured_sources(
                 .iter()
                 .map(|t| Term::parse(t))
                 .collect();
+            let seasoning_name = |name: &str| {
+                !Haystack::new(name).find_all(&names, &[]).is_empty()
+                    || (dense.counts_unmatched_products() && is_processed_seasoning(name))
+            };
             let offending: Vec<String> = nutrition
                 .ingredients
                 .iter()
-                .filter(|f| f.to_taste)
                 .filter(|f| match &f.food {
-                    Some(food) => facts
-                        .per_100g(&food.food_id)
-                        .is_some_and(|n| dense.amount(&n) >= dense.threshold()),
-                    None => !Haystack::new(&f.name).find_all(&names, &[]).is_empty(),
+                    Some(food) => {
+                        f.to_taste
+                            && facts
+                                .per_100g(&food.food_id)
+                                .is_some_and(|n| dense.amount(&n) >= dense.threshold())
+                    }
+                    // An unmatched seasoning counts as 0 whatever its amount: under a
+                    // sodium, sugar or carbohydrate limit that hides the figure too.
+                    None => {
+                        (f.to_taste || dense.counts_unmatched_products()) && seasoning_name(&f.name)
+                    }
                 })
                 .map(|f| f.name.clone())
                 .collect();

@@ -1,8 +1,9 @@
-//! Evaluation of the exclusion rules (vegetarian, vegan, gout, pregnancy, celiac): which
-//! ingredient lines and instruction steps bring in a food the rule leaves out.
+//! Evaluation of the exclusion rules (vegetarian, vegan, gout, pregnancy, celiac, alcohol,
+//! lactose): which ingredient lines and instruction steps bring in a food the rule leaves out.
+//! The group sets each rule uses are data (`[sets]` of `food-groups.toml`).
 
 use super::allergens::{Finding, Matcher};
-use super::groups::{FLESH_GROUPS, GLUTEN_GROUPS, HIGH_PURINE_GROUPS, NON_FLESH_ANIMAL_GROUPS};
+use super::groups;
 use super::table::Exclusion;
 use super::text::{normalize, Haystack, Term};
 use crate::domain::{Category, NutritionReport, Recipe};
@@ -11,25 +12,28 @@ pub(crate) fn find(exclusion: Exclusion, recipe: &Recipe, nutrition: &NutritionR
     match exclusion {
         Exclusion::MeatOrFish => flesh_matcher().scan(recipe, nutrition),
         Exclusion::AnimalProducts => {
-            let ids: Vec<&str> = FLESH_GROUPS
-                .iter()
-                .chain(NON_FLESH_ANIMAL_GROUPS)
-                .copied()
-                .collect();
+            let mut ids = groups::set("flesh");
+            ids.extend(groups::set("non-flesh-animal"));
             Matcher::for_groups(&ids)
                 .with_categories(Category::is_animal)
                 .scan(recipe, nutrition)
         }
-        Exclusion::HighPurineFoods => Matcher::for_groups(HIGH_PURINE_GROUPS)
+        Exclusion::HighPurineFoods => Matcher::for_groups(&groups::set("high-purine"))
+            .without_compounds()
             .with_categories(|c| matches!(c, Category::Crustacean | Category::Mollusc))
             .scan(recipe, nutrition),
-        Exclusion::Gluten => Matcher::for_groups(GLUTEN_GROUPS).scan(recipe, nutrition),
+        Exclusion::Gluten => Matcher::for_groups(&groups::set("gluten")).scan(recipe, nutrition),
+        Exclusion::Alcohol => Matcher::for_groups(&groups::set("alcohol")).scan(recipe, nutrition),
+        Exclusion::SmokedFishOrRawMilkCheese => {
+            Matcher::for_groups(&groups::set("pregnancy-risk")).scan(recipe, nutrition)
+        }
+        Exclusion::Lactose => Matcher::for_groups(&groups::set("lactose")).scan(recipe, nutrition),
         Exclusion::RawFishOrMeat => raw_flesh(recipe, nutrition),
     }
 }
 
 fn flesh_matcher() -> Matcher {
-    Matcher::for_groups(FLESH_GROUPS).with_categories(Category::is_flesh)
+    Matcher::for_groups(&groups::set("flesh")).with_categories(Category::is_flesh)
 }
 
 /// Dishes that are raw flesh by definition.

@@ -3,7 +3,7 @@
 
 use super::allergens::{self, ResolvedAllergy};
 use super::completeness::UNPARSED_AMOUNTS;
-use super::table::{format_number, Bound, Exclusion, Metric, Rule, Scale};
+use super::table::{format_number, parse_limit, Bound, Exclusion, Metric, Rule, Scale};
 use super::{plan, PlannedRule};
 use crate::domain::{Check, Language, Profile, Target};
 
@@ -159,9 +159,9 @@ fn allergy_sentence(resolved: &ResolvedAllergy, language: Language) -> String {
         .into_iter()
         .map(|group| {
             let name = if english {
-                group.name_en
+                group.name_en.as_str()
             } else {
-                group.name_ko
+                group.name_ko.as_str()
             };
             let examples: Vec<&str> = allergens::examples(group, english, EXAMPLES_PER_GROUP + 1)
                 .into_iter()
@@ -303,6 +303,21 @@ fn describe_failure(check: &Check, language: Language) -> String {
             )
         };
     }
+    if check.rule.starts_with("servings==") {
+        let asked = format_number(check.limit);
+        let written = format_number(check.value);
+        return if ko {
+            format!(
+                "{}: 레시피가 {written}인분으로 쓰였지만 요청은 {asked}인분입니다. servings를 {asked}로 하고 모든 재료의 양을 {asked}인분에 맞추세요.",
+                check.rule
+            )
+        } else {
+            format!(
+                "{}: the recipe is written for {written} servings but {asked} were requested. Set servings to {asked} and scale every ingredient amount to {asked} servings.",
+                check.rule
+            )
+        };
+    }
     if ko {
         format!(
             "{}: 값 {}, 기준 {} ({}). {offending}",
@@ -374,37 +389,8 @@ fn describe_limit(check: &Check, metric: Metric, bound: Bound, language: Languag
     line
 }
 
-/// Reads a rule name such as `sodiumPerServing<=600mg` back into its metric and bound.
-fn parse_limit(rule: &str) -> Option<(Metric, Bound)> {
-    Metric::ALL.into_iter().find_map(|metric| {
-        let rest = rule.strip_prefix(metric.name())?;
-        let (at_most, rest) = match rest.strip_prefix("<=") {
-            Some(r) => (true, r),
-            None => (false, rest.strip_prefix(">=")?),
-        };
-        let number = rest.strip_suffix(metric.rule_unit()).unwrap_or(rest);
-        let limit: f64 = number.parse().ok()?;
-        Some((
-            metric,
-            if at_most {
-                Bound::AtMost(limit)
-            } else {
-                Bound::AtLeast(limit)
-            },
-        ))
-    })
-}
-
 fn exclusion_named(rule: &str) -> Option<Exclusion> {
-    [
-        Exclusion::MeatOrFish,
-        Exclusion::AnimalProducts,
-        Exclusion::HighPurineFoods,
-        Exclusion::RawFishOrMeat,
-        Exclusion::Gluten,
-    ]
-    .into_iter()
-    .find(|e| e.name() == rule)
+    Exclusion::ALL.into_iter().find(|e| e.name() == rule)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Deterministic diet-rule checks and the allergen guard. A recipe is answered only when
 //! every check here passes, so these functions decide what is safe to return.
 //!
-//! The rules are data (`table`, `groups`); `evaluate` turns a computed nutrition report into
+//! The rules are data (`shared/data/*.toml`, loaded and validated by `knowledge`; `table`
+//! and `groups` are their typed views); `evaluate` turns a computed nutrition report into
 //! checks, `prompt_constraints` states the same rules for the model, and `repair_feedback`
 //! explains failed checks so the model can fix them. The module depends only on
 //! `crate::domain`: food figures for per-ingredient contributions come in through the
@@ -11,6 +12,7 @@ pub mod allergens;
 mod completeness;
 mod exclusions;
 pub mod groups;
+pub mod knowledge;
 mod messages;
 pub mod table;
 #[cfg(test)]
@@ -21,8 +23,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use knowledge::{load as load_knowledge, Knowledge, KnowledgeError};
 pub use messages::{contradictions, prompt_constraints, repair_feedback};
-pub use table::{Bound, Condition, Exclusion, Metric, Rule, CONDITIONS, TARGET_RULES};
+pub use table::{Bound, Condition, Exclusion, Metric, Rule};
 
 use crate::domain::{Check, NutritionReport, Profile, Recipe, Target};
 
@@ -106,32 +109,47 @@ pub fn plan(target: Target, profile: &Profile) -> Plan {
     for rule in table::target_rules(target) {
         add(*rule, format!("target:{target}"));
     }
+    // Conditions are recognised per entry; one named anywhere in the profile can override
+    // another (dialysis replaces the CKD protein limit), so overrides apply profile-wide.
+    let recognised: Vec<(&str, Vec<&'static Condition>)> = profile
+        .health_conditions
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .map(|written| (written, table::conditions_in(written)))
+        .collect();
+    let overridden: Vec<&str> = recognised
+        .iter()
+        .flat_map(|(_, found)| {
+            found
+                .iter()
+                .flat_map(|c| c.overrides.iter().map(String::as_str))
+        })
+        .collect();
     if let Some(max) = profile.max_calories {
         add(
             Rule::Limit(Metric::KcalPerServing, Bound::AtMost(f64::from(max))),
             "profile:maxCalories".to_string(),
         );
     }
-    let mut unknown_conditions = Vec::new();
-    for condition in &profile.health_conditions {
-        let written = condition.trim();
-        if written.is_empty() {
-            continue;
-        }
-        let recognised = table::conditions_in(written);
-        if recognised.is_empty() {
+    let mut unknown_conditions: Vec<String> = Vec::new();
+    for (written, found) in recognised {
+        if found.is_empty() {
             if !unknown_conditions.iter().any(|u| u == written) {
                 unknown_conditions.push(written.to_string());
             }
             continue;
         }
-        for known in recognised {
-            for rule in known.rules {
+        for known in found {
+            if overridden.contains(&known.id.as_str()) {
+                continue;
+            }
+            for rule in &known.rules {
                 add(*rule, format!("condition:{written}"));
             }
         }
     }
-    for rule in table::UNIVERSAL_RULES {
+    for rule in table::universal_rules() {
         add(*rule, "data".to_string());
     }
     Plan {
@@ -150,11 +168,23 @@ pub fn evaluate(
     facts: &dyn FoodFacts,
 ) -> Evaluation {
     let plan = plan(target, profile);
-    let mut checks: Vec<Check> = plan
-        .rules
-        .iter()
-        .map(|planned| check_rule(planned, recipe, nutrition, facts))
-        .collect();
+    let mut checks: Vec<Check> = Vec::new();
+    if let Err(err) = knowledge::load() {
+        // Unreachable in a started function (the start fails first); fail closed anyway.
+        checks.push(Check {
+            rule: KNOWLEDGE_LOADED.to_string(),
+            passed: false,
+            value: 0.0,
+            limit: 1.0,
+            offending: vec![err.to_string()],
+            source: "data".to_string(),
+        });
+    }
+    checks.extend(
+        plan.rules
+            .iter()
+            .map(|planned| check_rule(planned, recipe, nutrition, facts)),
+    );
     checks.push(completeness::unparsed_amounts(recipe, nutrition));
     checks.extend(completeness::unmeasured_sources(
         &plan.rules,
@@ -168,6 +198,66 @@ pub fn evaluate(
     }
 }
 
+/// The check that stands for unusable food knowledge (never passes).
+pub const KNOWLEDGE_LOADED: &str = "foodKnowledgeLoaded";
+
+/// The name of the servings check (`servings==2`).
+pub fn servings_rule(requested: u32) -> String {
+    format!("servings=={requested}")
+}
+
+/// The recipe must be written for the servings the request asked for: every per-serving
+/// figure is the recipe's total divided by its own servings, so a recipe claiming 6
+/// servings for a 2-serving request would show a third of the real figures.
+pub fn servings_check(requested: u32, recipe: &Recipe) -> Check {
+    let passed = recipe.servings == requested;
+    Check {
+        rule: servings_rule(requested),
+        passed,
+        value: f64::from(recipe.servings),
+        limit: f64::from(requested),
+        offending: if passed {
+            Vec::new()
+        } else {
+            vec![format!("servings: {}", recipe.servings)]
+        },
+        source: "request:servings".to_string(),
+    }
+}
+
+/// Per-serving value of a metric the report does not carry, summed over the matched lines
+/// from the food rows' figures. Saturated fat is a share of the 4/4/9 macro energy, as the
+/// other energy shares are.
+pub fn line_total(
+    metric: Metric,
+    recipe: &Recipe,
+    nutrition: &NutritionReport,
+    facts: &dyn FoodFacts,
+) -> f64 {
+    let servings = f64::from(recipe.servings.max(1));
+    let mut total = Nutrients::default();
+    for line in &nutrition.ingredients {
+        if let Some(n) = line.food.as_ref().and_then(|f| facts.per_100g(&f.food_id)) {
+            total.add(&n.scaled_to(line.grams));
+        }
+    }
+    match metric {
+        Metric::AddedSugarPerServing => total.added_sugar_g / servings,
+        Metric::CholesterolPerServing => total.cholesterol_mg / servings,
+        Metric::PotassiumPerServing => total.potassium_mg / servings,
+        Metric::PhosphorusPerServing => total.phosphorus_mg / servings,
+        Metric::SaturatedFatEnergyShare => {
+            let energy = 9.0 * total.fat_g + 4.0 * total.protein_g + 4.0 * total.carbs_g;
+            if energy > 0.0 {
+                9.0 * total.saturated_fat_g / energy
+            } else {
+                0.0
+            }
+        }
+        other => other.value(nutrition),
+    }
+}
+
 fn check_rule(
     planned: &PlannedRule,
     recipe: &Recipe,
@@ -178,7 +268,12 @@ fn check_rule(
     match planned.rule {
         Rule::Limit(metric, bound) => {
             // Compared after rounding so the shown value and the verdict always agree.
-            let value = metric.round(metric.value(nutrition));
+            let raw = if metric.from_lines() {
+                line_total(metric, recipe, nutrition, facts)
+            } else {
+                metric.value(nutrition)
+            };
+            let value = metric.round(raw);
             let passed = bound.holds(value);
             let offending = if passed {
                 Vec::new()
@@ -277,6 +372,11 @@ fn pushing_quantity(metric: Metric, bound: Bound) -> Option<(PerHundredGrams, &'
         (Metric::NetCarbsPerServing, true) => Some((|n| (n.carbs_g - n.fiber_g).max(0.0), "g")),
         (Metric::SugarPerServing, true) => Some((|n| n.sugar_g, "g")),
         (Metric::SodiumPerServing, true) => Some((|n| n.sodium_mg, "mg")),
+        (Metric::AddedSugarPerServing, true) => Some((|n| n.added_sugar_g, "g")),
+        (Metric::CholesterolPerServing, true) => Some((|n| n.cholesterol_mg, "mg")),
+        (Metric::PotassiumPerServing, true) => Some((|n| n.potassium_mg, "mg")),
+        (Metric::PhosphorusPerServing, true) => Some((|n| n.phosphorus_mg, "mg")),
+        (Metric::SaturatedFatEnergyShare, true) => Some((|n| n.saturated_fat_g * 9.0, "kcal")),
         (Metric::FatEnergyShare, true) => Some((fat_energy, "kcal")),
         (Metric::ProteinEnergyShare, true) => Some((protein_energy, "kcal")),
         (Metric::CarbsEnergyShare, true) => Some((carbs_energy, "kcal")),
@@ -411,8 +511,11 @@ mod tests {
     fn diabetic_limits() {
         let t = Target::Diabetic;
         assert_boundary(t, "carbsPerServing<=45g", carbs, 45.0, 44.9, 45.1);
-        assert_boundary(t, "sugarPerServing<=10g", sugar, 10.0, 9.9, 10.1);
         assert_boundary(t, "fiberPerServing>=3g", fiber, 3.0, 3.1, 2.9);
+        // Total sugar (milk, fruit) is not limited; added sugar is, from the lines.
+        let e = evaluate_figures(t, &profile(), |r| sugar(r, 30.0));
+        assert!(e.checks.iter().all(|c| c.rule != "sugarPerServing<=10g"));
+        assert!(check(&e, "addedSugarPerServing<=10g").passed);
     }
 
     #[test]
@@ -747,7 +850,8 @@ mod tests {
                 r.per_serving.sugar_g = 10.1;
             });
             assert!(check(&e, "carbsPerServing<=45g").passed, "{written}");
-            assert!(!check(&e, "sugarPerServing<=10g").passed, "{written}");
+            let added = check(&e, "addedSugarPerServing<=10g");
+            assert_eq!(added.source, format!("condition:{written}"));
         }
     }
 
@@ -756,11 +860,91 @@ mod tests {
         for written in ["신장질환", "만성콩팥병", "kidney disease", "CKD"] {
             let e = evaluate_figures(Target::Balanced, &with_conditions(&[written]), |r| {
                 r.per_serving.sodium_mg = 600.0;
-                r.per_serving.protein_g = 25.1;
+                r.per_serving.protein_g = 19.1;
             });
             assert!(check(&e, "sodiumPerServing<=600mg").passed, "{written}");
-            assert!(!check(&e, "proteinPerServing<=25g").passed, "{written}");
+            assert!(!check(&e, "proteinPerServing<=19g").passed, "{written}");
+            for rule in ["potassiumPerServing<=700mg", "phosphorusPerServing<=300mg"] {
+                assert!(check(&e, rule).passed, "{written} {rule}");
+            }
         }
+    }
+
+    #[test]
+    fn dialysis_replaces_the_ckd_protein_limit() {
+        for conditions in [
+            vec!["신장 투석"],
+            vec!["만성콩팥병", "혈액투석"],
+            vec!["dialysis"],
+        ] {
+            let e = evaluate_figures(Target::Balanced, &with_conditions(&conditions), |r| {
+                r.per_serving.protein_g = 25.0;
+            });
+            assert!(
+                e.checks.iter().all(|c| c.rule != "proteinPerServing<=19g"),
+                "{conditions:?}"
+            );
+            assert!(check(&e, "proteinPerServing>=23g").passed, "{conditions:?}");
+            assert!(check(&e, "proteinPerServing<=28g").passed, "{conditions:?}");
+        }
+    }
+
+    #[test]
+    fn pregnancy_and_gout_exclude_alcohol() {
+        for (condition, ingredient) in [
+            ("임신", "맛술"),
+            ("pregnant", "white wine"),
+            ("통풍", "맥주"),
+        ] {
+            let (recipe, report) = named(&[ingredient], &[]);
+            let e = evaluate(
+                Target::Balanced,
+                &with_conditions(&[condition]),
+                &recipe,
+                &report,
+                &no_facts,
+            );
+            assert!(!check(&e, "noAlcohol").passed, "{condition} {ingredient}");
+        }
+        let (recipe, report) = named(&["훈제연어", "브리 치즈"], &[]);
+        let e = evaluate(
+            Target::Balanced,
+            &with_conditions(&["임신 중"]),
+            &recipe,
+            &report,
+            &no_facts,
+        );
+        assert_eq!(check(&e, "noSmokedFishOrRawMilkCheese").value, 2.0);
+        let (recipe, report) = named(&["와인 식초", "무알콜 맥주", "브리오슈"], &[]);
+        let e = evaluate(
+            Target::Balanced,
+            &with_conditions(&["임신"]),
+            &recipe,
+            &report,
+            &no_facts,
+        );
+        assert!(
+            check(&e, "noAlcohol").passed,
+            "{:?}",
+            check(&e, "noAlcohol")
+        );
+        assert!(check(&e, "noSmokedFishOrRawMilkCheese").passed);
+    }
+
+    #[test]
+    fn lactose_intolerance_excludes_milk_but_not_hard_cheese_or_butter() {
+        let (recipe, report) = named(
+            &["우유", "생크림", "파마산 치즈", "버터", "락토프리 우유"],
+            &[],
+        );
+        let e = evaluate(
+            Target::Balanced,
+            &with_conditions(&["유당불내증"]),
+            &recipe,
+            &report,
+            &no_facts,
+        );
+        assert_eq!(check(&e, "noLactose").offending, vec!["우유", "생크림"]);
     }
 
     #[test]
@@ -789,7 +973,7 @@ mod tests {
         let found = contradictions(Target::HighProtein, &with_conditions(&["CKD"]));
         assert_eq!(
             found,
-            vec!["proteinPerServing>=30g (target:high-protein) contradicts proteinPerServing<=25g (condition:CKD)"]
+            vec!["proteinPerServing>=30g (target:high-protein) contradicts proteinPerServing<=19g (condition:CKD)"]
         );
     }
 
@@ -895,7 +1079,12 @@ mod tests {
                 &no_facts,
             );
             let c = check(&e, "noGluten");
-            assert_eq!(c.offending, vec!["보리", "간장"], "{written}");
+            assert_eq!(c.offending.len(), 2, "{written}");
+            assert_eq!(c.offending[0], "보리");
+            assert!(
+                c.offending[1].starts_with("간장 [ganjang: contains 밀"),
+                "{c:?}"
+            );
         }
     }
 

@@ -1,7 +1,9 @@
-//! The rule tables: what each diet target and each recognised health condition demands of
-//! one serving, as data. Every number here is listed with its source in `docs/rules.md`;
-//! change both together.
+//! The rule vocabulary: metrics, bounds and exclusions, and the lookups of what each diet
+//! target and each recognised health condition demands of one serving. The demands
+//! themselves are data (`shared/data/diet-rules.toml`, loaded by `knowledge`), with their
+//! sources in `docs/rules.md`.
 
+pub use super::knowledge::Condition;
 use crate::domain::{NutritionReport, Target};
 
 /// A per-serving figure a rule can bound.
@@ -19,6 +21,13 @@ pub enum Metric {
     CarbsEnergyShare,
     /// Share of the recipe's mass that matched a food-table row.
     MatchedMassShare,
+    /// Sugars from foods whose sugar is added (sweeteners, syrups, sweetened sauces).
+    AddedSugarPerServing,
+    /// Share of energy from saturated fat (9 kcal/g over the 4/4/9 macro energy).
+    SaturatedFatEnergyShare,
+    CholesterolPerServing,
+    PotassiumPerServing,
+    PhosphorusPerServing,
 }
 
 /// How a metric's value is shown and compared.
@@ -31,7 +40,7 @@ pub enum Scale {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 16] = [
         Metric::KcalPerServing,
         Metric::ProteinPerServing,
         Metric::CarbsPerServing,
@@ -43,6 +52,11 @@ impl Metric {
         Metric::ProteinEnergyShare,
         Metric::CarbsEnergyShare,
         Metric::MatchedMassShare,
+        Metric::AddedSugarPerServing,
+        Metric::SaturatedFatEnergyShare,
+        Metric::CholesterolPerServing,
+        Metric::PotassiumPerServing,
+        Metric::PhosphorusPerServing,
     ];
 
     /// The metric's part of a rule name (`netCarbsPerServing`).
@@ -59,6 +73,11 @@ impl Metric {
             Metric::ProteinEnergyShare => "proteinEnergyShare",
             Metric::CarbsEnergyShare => "carbsEnergyShare",
             Metric::MatchedMassShare => "matchedMassShare",
+            Metric::AddedSugarPerServing => "addedSugarPerServing",
+            Metric::SaturatedFatEnergyShare => "saturatedFatEnergyShare",
+            Metric::CholesterolPerServing => "cholesterolPerServing",
+            Metric::PotassiumPerServing => "potassiumPerServing",
+            Metric::PhosphorusPerServing => "phosphorusPerServing",
         }
     }
 
@@ -70,8 +89,12 @@ impl Metric {
             | Metric::CarbsPerServing
             | Metric::NetCarbsPerServing
             | Metric::SugarPerServing
-            | Metric::FiberPerServing => "g",
-            Metric::SodiumPerServing => "mg",
+            | Metric::FiberPerServing
+            | Metric::AddedSugarPerServing => "g",
+            Metric::SodiumPerServing
+            | Metric::CholesterolPerServing
+            | Metric::PotassiumPerServing
+            | Metric::PhosphorusPerServing => "mg",
             _ => "",
         }
     }
@@ -89,12 +112,26 @@ impl Metric {
             Metric::FatEnergyShare
             | Metric::ProteinEnergyShare
             | Metric::CarbsEnergyShare
-            | Metric::MatchedMassShare => Scale::Share,
+            | Metric::MatchedMassShare
+            | Metric::SaturatedFatEnergyShare => Scale::Share,
             _ => Scale::Amount,
         }
     }
 
-    /// The figure from the computed report, unrounded.
+    /// True for metrics the report does not carry; they are summed from the ingredient
+    /// lines and the food rows' figures (`rules::line_total`).
+    pub fn from_lines(self) -> bool {
+        matches!(
+            self,
+            Metric::AddedSugarPerServing
+                | Metric::SaturatedFatEnergyShare
+                | Metric::CholesterolPerServing
+                | Metric::PotassiumPerServing
+                | Metric::PhosphorusPerServing
+        )
+    }
+
+    /// The figure from the computed report, unrounded (0 for `from_lines` metrics).
     pub fn value(self, report: &NutritionReport) -> f64 {
         let p = &report.per_serving;
         let e = &report.energy_share;
@@ -110,6 +147,11 @@ impl Metric {
             Metric::ProteinEnergyShare => e.protein,
             Metric::CarbsEnergyShare => e.carbs,
             Metric::MatchedMassShare => report.matched_mass_share,
+            Metric::AddedSugarPerServing
+            | Metric::SaturatedFatEnergyShare
+            | Metric::CholesterolPerServing
+            | Metric::PotassiumPerServing
+            | Metric::PhosphorusPerServing => 0.0,
         }
     }
 
@@ -135,6 +177,11 @@ impl Metric {
             Metric::ProteinEnergyShare => "단백질에서 오는 열량 비율",
             Metric::CarbsEnergyShare => "탄수화물에서 오는 열량 비율",
             Metric::MatchedMassShare => "식품 성분표와 일치한 재료의 무게 비율",
+            Metric::AddedSugarPerServing => "1인분 첨가당",
+            Metric::SaturatedFatEnergyShare => "포화지방에서 오는 열량 비율",
+            Metric::CholesterolPerServing => "1인분 콜레스테롤",
+            Metric::PotassiumPerServing => "1인분 칼륨",
+            Metric::PhosphorusPerServing => "1인분 인",
         }
     }
 
@@ -153,6 +200,11 @@ impl Metric {
             Metric::ProteinEnergyShare => "share of energy from protein",
             Metric::CarbsEnergyShare => "share of energy from carbohydrate",
             Metric::MatchedMassShare => "share of the ingredients' mass found in the food table",
+            Metric::AddedSugarPerServing => "added sugars per serving",
+            Metric::SaturatedFatEnergyShare => "share of energy from saturated fat",
+            Metric::CholesterolPerServing => "cholesterol per serving",
+            Metric::PotassiumPerServing => "potassium per serving",
+            Metric::PhosphorusPerServing => "phosphorus per serving",
         }
     }
 }
@@ -200,9 +252,26 @@ pub enum Exclusion {
     RawFishOrMeat,
     /// Celiac disease: wheat, barley, rye.
     Gluten,
+    /// Pregnancy and gout: no alcoholic drink, in the dish or for cooking.
+    Alcohol,
+    /// Pregnancy: no refrigerated smoked fish, no cheese from unpasteurised milk (listeria).
+    SmokedFishOrRawMilkCheese,
+    /// Lactose intolerance: no lactose-rich dairy (milk, cream, yogurt, fresh cheese).
+    Lactose,
 }
 
 impl Exclusion {
+    pub const ALL: [Exclusion; 8] = [
+        Exclusion::MeatOrFish,
+        Exclusion::AnimalProducts,
+        Exclusion::HighPurineFoods,
+        Exclusion::RawFishOrMeat,
+        Exclusion::Gluten,
+        Exclusion::Alcohol,
+        Exclusion::SmokedFishOrRawMilkCheese,
+        Exclusion::Lactose,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Exclusion::MeatOrFish => "noMeatOrFish",
@@ -210,6 +279,9 @@ impl Exclusion {
             Exclusion::HighPurineFoods => "noHighPurineFoods",
             Exclusion::RawFishOrMeat => "noRawFishOrMeat",
             Exclusion::Gluten => "noGluten",
+            Exclusion::Alcohol => "noAlcohol",
+            Exclusion::SmokedFishOrRawMilkCheese => "noSmokedFishOrRawMilkCheese",
+            Exclusion::Lactose => "noLactose",
         }
     }
 
@@ -230,6 +302,15 @@ impl Exclusion {
             Exclusion::Gluten => {
                 "글루텐이 든 곡물(밀·보리·호밀)과 그 가공품(밀가루, 빵가루, 국수, 간장, 고추장, 된장, 맥아 등)을 쓰지 마세요."
             }
+            Exclusion::Alcohol => {
+                "술(소주·맥주·와인·막걸리·청주)과 맛술·미림 같은 요리술을 쓰지 마세요. 익혀도 알코올이 남습니다."
+            }
+            Exclusion::SmokedFishOrRawMilkCheese => {
+                "훈제 연어 같은 냉장 훈제 생선과 살균하지 않은 우유로 만든 치즈(브리·까망베르·블루치즈·페타 등)를 쓰지 마세요."
+            }
+            Exclusion::Lactose => {
+                "우유·생크림·연유·요거트·아이스크림·리코타 같은 유당이 많은 유제품을 쓰지 마세요 (락토프리 제품, 숙성 경성치즈, 버터는 허용)."
+            }
         }
     }
 
@@ -249,6 +330,15 @@ impl Exclusion {
             }
             Exclusion::Gluten => {
                 "Use no gluten grains (wheat, barley, rye) nor products made from them (flour, breadcrumbs, noodles, soy sauce, gochujang, doenjang, malt)."
+            }
+            Exclusion::Alcohol => {
+                "Use no alcoholic drink (soju, beer, wine, makgeolli, sake) and no cooking wine or mirin; cooking does not remove all alcohol."
+            }
+            Exclusion::SmokedFishOrRawMilkCheese => {
+                "Use no refrigerated smoked fish (smoked salmon, lox) and no cheese made from unpasteurised milk (brie, camembert, blue cheese, feta, queso fresco)."
+            }
+            Exclusion::Lactose => {
+                "Use no lactose-rich dairy (milk, cream, condensed milk, yogurt, ice cream, ricotta); lactose-free products, aged hard cheese and butter are allowed."
             }
         }
     }
@@ -294,227 +384,74 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
-const fn at_most(metric: Metric, limit: f64) -> Rule {
-    Rule::Limit(metric, Bound::AtMost(limit))
+/// Parses a rule from its stable name (`netCarbsPerServing<=5g`, `noMeatOrFish`), as the
+/// diet-rule data writes it. `None` for anything else, so a typo fails the load.
+pub fn parse_rule(name: &str) -> Option<Rule> {
+    if let Some(exclusion) = Exclusion::ALL.into_iter().find(|e| e.name() == name) {
+        return Some(Rule::Exclude(exclusion));
+    }
+    let (metric, bound) = parse_limit(name)?;
+    let rule = Rule::Limit(metric, bound);
+    // Only the canonical spelling is accepted, so a rule's name and its data entry agree.
+    (rule.name() == name).then_some(rule)
 }
 
-const fn at_least(metric: Metric, limit: f64) -> Rule {
-    Rule::Limit(metric, Bound::AtLeast(limit))
+/// The metric and bound of a limit rule's name (`sodiumPerServing<=600mg`).
+pub fn parse_limit(rule: &str) -> Option<(Metric, Bound)> {
+    Metric::ALL.into_iter().find_map(|metric| {
+        let rest = rule.strip_prefix(metric.name())?;
+        let (at_most, rest) = match rest.strip_prefix("<=") {
+            Some(r) => (true, r),
+            None => (false, rest.strip_prefix(">=")?),
+        };
+        let number = rest.strip_suffix(metric.rule_unit()).unwrap_or(rest);
+        if !metric.rule_unit().is_empty() && !rest.ends_with(metric.rule_unit()) {
+            return None;
+        }
+        let limit: f64 = number.parse().ok().filter(|l: &f64| l.is_finite())?;
+        Some((
+            metric,
+            if at_most {
+                Bound::AtMost(limit)
+            } else {
+                Bound::AtLeast(limit)
+            },
+        ))
+    })
 }
 
-#[derive(Debug)]
-pub struct TargetRules {
-    pub target: Target,
-    pub rules: &'static [Rule],
-}
-
-/// What each diet target demands of one serving.
-pub static TARGET_RULES: &[TargetRules] = &[
-    TargetRules {
-        target: Target::Keto,
-        rules: &[
-            at_most(Metric::NetCarbsPerServing, 5.0),
-            at_least(Metric::FatEnergyShare, 0.70),
-            at_least(Metric::ProteinEnergyShare, 0.20),
-            at_most(Metric::ProteinEnergyShare, 0.25),
-        ],
-    },
-    TargetRules {
-        target: Target::LowCarb,
-        rules: &[
-            at_most(Metric::NetCarbsPerServing, 20.0),
-            at_most(Metric::CarbsEnergyShare, 0.26),
-        ],
-    },
-    TargetRules {
-        target: Target::Diabetic,
-        rules: &[
-            at_most(Metric::CarbsPerServing, 45.0),
-            at_most(Metric::SugarPerServing, 10.0),
-            at_least(Metric::FiberPerServing, 3.0),
-        ],
-    },
-    TargetRules {
-        target: Target::LowSodium,
-        rules: &[at_most(Metric::SodiumPerServing, 600.0)],
-    },
-    TargetRules {
-        target: Target::HighProtein,
-        rules: &[
-            at_least(Metric::ProteinPerServing, 30.0),
-            at_least(Metric::ProteinEnergyShare, 0.25),
-        ],
-    },
-    TargetRules {
-        target: Target::Vegetarian,
-        rules: &[Rule::Exclude(Exclusion::MeatOrFish)],
-    },
-    TargetRules {
-        target: Target::Vegan,
-        rules: &[Rule::Exclude(Exclusion::AnimalProducts)],
-    },
-    TargetRules {
-        target: Target::WeightLoss,
-        rules: &[
-            at_most(Metric::KcalPerServing, 500.0),
-            at_most(Metric::FatEnergyShare, 0.35),
-            at_least(Metric::ProteinPerServing, 20.0),
-        ],
-    },
-    TargetRules {
-        target: Target::Balanced,
-        rules: &[
-            at_least(Metric::CarbsEnergyShare, 0.40),
-            at_most(Metric::CarbsEnergyShare, 0.65),
-            at_least(Metric::ProteinEnergyShare, 0.10),
-            at_most(Metric::ProteinEnergyShare, 0.30),
-            at_least(Metric::FatEnergyShare, 0.15),
-            at_most(Metric::FatEnergyShare, 0.35),
-        ],
-    },
-];
-
-/// Rules every recipe must pass whatever its target: figures computed from a recipe whose
-/// ingredients mostly did not match the food table are unknown, not small.
-pub static UNIVERSAL_RULES: &[Rule] = &[at_least(Metric::MatchedMassShare, 0.85)];
-
+/// The rules of a diet target (`shared/data/diet-rules.toml`); none when the knowledge did
+/// not load (the start has failed then).
 pub fn target_rules(target: Target) -> &'static [Rule] {
-    TARGET_RULES
-        .iter()
-        .find(|t| t.target == target)
-        .map_or(&[], |t| t.rules)
+    super::knowledge::get()
+        .and_then(|k| k.targets.iter().find(|(t, _, _)| *t == target))
+        .map_or(&[], |(_, rules, _)| rules.as_slice())
 }
 
-/// A health condition the service recognises in free text.
-#[derive(Debug)]
-pub struct Condition {
-    pub id: &'static str,
-    pub name_ko: &'static str,
-    pub name_en: &'static str,
-    /// Compared after `text::compact` (lower case, no spaces or punctuation); a condition is
-    /// recognised when the user's text contains one of these.
-    pub synonyms: &'static [&'static str],
-    pub rules: &'static [Rule],
+/// Rules every recipe must pass whatever its target.
+pub fn universal_rules() -> &'static [Rule] {
+    super::knowledge::get().map_or(&[], |k| k.universal.as_slice())
 }
 
-pub static CONDITIONS: &[Condition] = &[
-    Condition {
-        id: "hypertension",
-        name_ko: "고혈압",
-        name_en: "hypertension",
-        synonyms: &[
-            "고혈압",
-            "혈압이높",
-            "혈압높",
-            "hypertension",
-            "hypertensive",
-            "highbloodpressure",
-        ],
-        rules: &[at_most(Metric::SodiumPerServing, 500.0)],
-    },
-    Condition {
-        id: "diabetes",
-        name_ko: "당뇨병",
-        name_en: "diabetes",
-        synonyms: &["당뇨", "고혈당", "diabetes", "diabetic", "t2dm", "t1dm"],
-        rules: &[
-            at_most(Metric::CarbsPerServing, 45.0),
-            at_most(Metric::SugarPerServing, 10.0),
-        ],
-    },
-    Condition {
-        id: "kidney-disease",
-        name_ko: "만성콩팥병",
-        name_en: "chronic kidney disease",
-        synonyms: &[
-            "신장질환",
-            "신장병",
-            "신장",
-            "콩팥",
-            "신부전",
-            "투석",
-            "kidney",
-            "renal",
-            "ckd",
-        ],
-        rules: &[
-            at_most(Metric::SodiumPerServing, 600.0),
-            at_most(Metric::ProteinPerServing, 25.0),
-        ],
-    },
-    Condition {
-        id: "dyslipidemia",
-        name_ko: "이상지질혈증",
-        name_en: "dyslipidaemia",
-        synonyms: &[
-            "고지혈",
-            "이상지질",
-            "콜레스테롤",
-            "중성지방",
-            "hyperlipidemia",
-            "hyperlipidaemia",
-            "dyslipidemia",
-            "dyslipidaemia",
-            "cholesterol",
-            "triglyceride",
-        ],
-        rules: &[at_most(Metric::FatEnergyShare, 0.35)],
-    },
-    Condition {
-        id: "gout",
-        name_ko: "통풍",
-        name_en: "gout",
-        synonyms: &[
-            "통풍",
-            "고요산",
-            "요산",
-            "gout",
-            "hyperuricemia",
-            "uricacid",
-        ],
-        rules: &[Rule::Exclude(Exclusion::HighPurineFoods)],
-    },
-    Condition {
-        id: "obesity",
-        name_ko: "비만",
-        name_en: "obesity",
-        synonyms: &["비만", "과체중", "obesity", "obese", "overweight"],
-        rules: &[at_most(Metric::KcalPerServing, 500.0)],
-    },
-    Condition {
-        id: "pregnancy",
-        name_ko: "임신",
-        name_en: "pregnancy",
-        synonyms: &["임신", "임산부", "임부", "pregnan"],
-        rules: &[Rule::Exclude(Exclusion::RawFishOrMeat)],
-    },
-    Condition {
-        id: "celiac",
-        name_ko: "셀리악병",
-        name_en: "celiac disease",
-        synonyms: &[
-            "셀리악",
-            "실리악",
-            "복강병",
-            "글루텐불내",
-            "글루텐민감",
-            "celiac",
-            "coeliac",
-            "glutenintolerance",
-            "glutensensitivity",
-        ],
-        rules: &[Rule::Exclude(Exclusion::Gluten)],
-    },
-];
+/// Every condition the service recognises.
+pub fn conditions() -> &'static [Condition] {
+    super::knowledge::get().map_or(&[], |k| k.conditions.as_slice())
+}
 
-/// The conditions a free-text entry names (several when it names several).
+/// The conditions a free-text entry names (several when it names several); a condition that
+/// another named one overrides (CKD when dialysis is named) is left out.
 pub fn conditions_in(text: &str) -> Vec<&'static Condition> {
     let compacted = super::text::compact(text);
     if compacted.is_empty() {
         return Vec::new();
     }
-    CONDITIONS
+    let named: Vec<&'static Condition> = conditions()
         .iter()
-        .filter(|c| c.synonyms.iter().any(|s| compacted.contains(s)))
+        .filter(|c| c.synonyms.iter().any(|s| compacted.contains(s.as_str())))
+        .collect();
+    named
+        .iter()
+        .copied()
+        .filter(|c| !named.iter().any(|other| other.overrides.contains(&c.id)))
         .collect()
 }

@@ -4,7 +4,7 @@
 Usage: python3 tests/corpus/dishes/check_corpus.py [--groups FILE] [--sr28 FILE]
 
 --groups  the project's food-group table to take the known group ids from (default: the
-          repository's shared/src/rules/groups.rs; a data file with `id = "..."` lines works too).
+          repository's shared/data/food-groups.toml, or any file with `id = "..."` lines).
 --sr28    the USDA SR28 ABBREV file; when given, every sodium figure is recomputed from
           sodium-basis.tsv and must match the corpus within 1 % (or 5 mg).
 Exits 1 with one line per problem; prints a summary on success.
@@ -95,7 +95,7 @@ def check_sodium(rows, sr28_path: Path, problems: list) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=Path, default=REPO / "shared/src/rules/groups.rs")
+    parser.add_argument("--groups", type=Path, default=REPO / "shared/data/food-groups.toml")
     parser.add_argument("--sr28", type=Path)
     parser.add_argument("--corpus", type=Path, default=HERE / "real-dishes.tsv")
     args = parser.parse_args()
