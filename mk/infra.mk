@@ -7,7 +7,7 @@ INVOKE_EVENT ?= events/apigw-post-recipes-keto.json
 
 .PHONY: check-infra build lambda-build deploy invoke-local install-infra-tools install-lambda-tools
 
-## check-infra: cfn-lint (+ serverless rules), sam validate --lint, cfn-guard, bad-fixture test
+## check-infra: cfn-lint (+ serverless rules), sam validate --lint, cfn-guard on the template and its SAM transform, bad-fixture and risky-edit tests
 check-infra: tools
 	infra/scripts/check-infra.sh
 
@@ -17,8 +17,8 @@ build: lambda-build
 lambda-build:
 	infra/scripts/build-lambdas.sh
 
-## deploy: sam build + sam deploy (guided the first time); DEPLOY_ARGS go to sam deploy
-deploy:
+## deploy: sam build + sam deploy, unattended (after `make index BEDROCK=aws`); DEPLOY_ARGS go to sam deploy
+deploy: tools install-lambda-tools
 	infra/scripts/deploy.sh $(DEPLOY_ARGS)
 
 ## invoke-local: run INVOKE_FUNCTION under cargo lambda watch with INVOKE_EVENT, then stop

@@ -278,9 +278,9 @@ async fn every_corpus_case_answers_its_status_and_code_without_a_model_call() {
             let event = lambda_event(payload, Duration::from_secs(10));
             let response = match function {
                 Function::EmbedText => {
-                    ai_chef::handlers::embed_text::handle(&embeddings, event).await
+                    ai_chef_lambda::handlers::embed_text::handle(&embeddings, event).await
                 }
-                _ => ai_chef::handlers::generate_recipe::handle(&recipes, event).await,
+                _ => ai_chef_lambda::handlers::generate_recipe::handle(&recipes, event).await,
             };
             runs += 1;
             let entry = per_category.entry(category.clone()).or_default();

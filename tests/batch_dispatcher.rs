@@ -7,13 +7,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::batch::{AimdConfig, DynamoResultStore, InMemoryStore, ResultStore, SqsJobQueue};
+use ai_chef::batch::{AimdConfig, InMemoryStore, RedeliveryDelay, ResultStore, RetryBackoff};
 use ai_chef::config::Config;
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::dynamo::DynamoResultStore;
+use ai_chef_aws::sqs::SqsJobQueue;
+use ai_chef_lambda::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, Queues};
 use ai_chef_tests::*;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -39,14 +41,23 @@ struct Stack {
 }
 
 async fn stack(faults: Option<&str>, config: Config) -> Stack {
+    // A short visibility timeout so that retried messages reappear within the test.
+    stack_with(faults, config, 1, MAX_RECEIVE_COUNT).await
+}
+
+async fn stack_with(
+    faults: Option<&str>,
+    config: Config,
+    visibility_secs: u32,
+    max_receive_count: u32,
+) -> Stack {
     let emu = emulator(faults).await;
     let moto = Moto::start();
     let aws = sdk_config(&moto.endpoint(), 3).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::new(&aws);
     create_results_table(&dynamo, TABLE).await;
-    // A short visibility timeout so that retried messages reappear within the test.
-    let queues = create_queues(&sqs, "ai-chef", 1, MAX_RECEIVE_COUNT).await;
+    let queues = create_queues(&sqs, "ai-chef", visibility_secs, max_receive_count).await;
     let foundation = foundation(&emu.endpoint(), config).await;
     let app = BatchDispatcherApp::new(
         recipe_service(&foundation),
@@ -66,7 +77,7 @@ async fn stack(faults: Option<&str>, config: Config) -> Stack {
 
 /// The recipe service with the food-table verifier and no prompt facts: these tests are about
 /// batching, so retrieval (and its embedding calls) stays out of the model-call counts.
-fn recipe_service(foundation: &ai_chef::app::Foundation) -> RecipeService {
+fn recipe_service(foundation: &ai_chef_lambda::app::Foundation) -> RecipeService {
     let verifier = TableVerifier::new(FoodTable::load_embedded().unwrap(), None);
     RecipeService::new(
         foundation.config.clone(),
@@ -551,6 +562,63 @@ async fn invalid_submissions_are_400_per_index_and_enqueue_nothing() {
     assert_eq!(stack.emu.stats().total_calls, 0);
 }
 
+#[tokio::test]
+async fn a_job_is_read_only_by_the_caller_who_submitted_it() {
+    let stack = stack(None, test_config()).await;
+    // The fixture events carry the IAM user chef-client.
+    let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(2)})).await;
+    assert_eq!(status, 202, "{accepted:#}");
+    let job_id = accepted["jobId"].as_str().unwrap();
+    let (status, own) = get_batch(&stack.app, job_id, &[]).await;
+    assert_eq!((status, own["counts"]["total"].as_u64()), (200, Some(2)));
+
+    let get_as = |authorizer: Option<Value>| {
+        let mut event = load_event("apigw-get-batch.json");
+        event["rawPath"] = json!(format!("/batches/{job_id}"));
+        event["requestContext"]["http"]["path"] = json!(format!("/batches/{job_id}"));
+        event["pathParameters"] = json!({"jobId": job_id});
+        let context = event["requestContext"].as_object_mut().unwrap();
+        match authorizer {
+            Some(authorizer) => context.insert("authorizer".into(), authorizer),
+            None => context.remove("authorizer"),
+        };
+        event
+    };
+    let mut other_user = load_event("apigw-get-batch.json")["requestContext"]["authorizer"].clone();
+    other_user["iam"]["userArn"] = json!("arn:aws:iam::123456789012:user/someone-else");
+    for authorizer in [
+        Some(other_user),
+        Some(json!({"jwt": {"claims": {"sub": "chef-client"}, "scopes": null}})),
+        None,
+    ] {
+        let (status, body) = http(&stack.app, get_as(authorizer.clone())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{authorizer:?}"
+        );
+    }
+
+    // A JWT caller's job is its own too.
+    let mut post = http_event_with_body(
+        "apigw-post-batches.json",
+        &json!({"requests": requests(1)}).to_string(),
+    );
+    post["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-42"}, "scopes": null}});
+    let (status, accepted) = http(&stack.app, post).await;
+    assert_eq!(status, 202);
+    let jwt_job = accepted["jobId"].as_str().unwrap();
+    let mut get = load_event("apigw-get-batch.json");
+    get["pathParameters"] = json!({"jobId": jwt_job});
+    get["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-42"}, "scopes": null}});
+    assert_eq!(http(&stack.app, get.clone()).await.0, 200);
+    get["requestContext"]["authorizer"] =
+        json!({"jwt": {"claims": {"sub": "user-43"}, "scopes": null}});
+    assert_eq!(http(&stack.app, get).await.0, 404);
+}
+
 /// The app with an in-memory store (no network besides the emulator).
 async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     memory_app_with(emu, limit, test_config()).await
@@ -755,5 +823,191 @@ async fn the_fixture_batch_stores_two_recipes_and_one_failure() {
     assert_eq!(
         results[2].error.as_ref().unwrap()["code"],
         "invalid_request"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_message_returns_after_its_backoff_and_reaches_the_dlq_after_max_receives() {
+    // A 30 s visibility timeout: a message seen again within seconds came back by the backoff.
+    const VISIBILITY_SECS: u32 = 30;
+    const MAX_RECEIVES: u32 = 3;
+    let backoff = RetryBackoff {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(2),
+        jitter: 0.0,
+    };
+    // Every model call throttled, one SDK attempt, no retry within the invocation: each
+    // delivery fails for a passing cause and is handed back to the queue.
+    let config = Config {
+        bedrock_max_attempts: 1,
+        ..test_config()
+    };
+    let mut stack = stack_with(
+        Some(r#"{"errors": {"error": "ThrottlingException", "rate": 1.0}}"#),
+        config,
+        VISIBILITY_SECS,
+        MAX_RECEIVES,
+    )
+    .await;
+    let queue = Arc::new(SqsJobQueue::new(stack.sqs.clone(), &stack.queues.jobs_url));
+    stack.app = stack
+        .app
+        .clone()
+        .with_local_retries(0)
+        .with_redelivery(queue, backoff);
+
+    let body =
+        json!({"jobId": "job-backoff", "requestId": "r000", "request": requests(1)[0]}).to_string();
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.queues.jobs_url)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let sent = Instant::now();
+
+    let mut receives: Vec<(Duration, String)> = Vec::new();
+    let reached_dlq = loop {
+        assert!(
+            sent.elapsed() < Duration::from_secs(60),
+            "not in the DLQ after 60 s: {receives:?}"
+        );
+        let received = stack
+            .sqs
+            .receive_message()
+            .queue_url(&stack.queues.jobs_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if let Some(message) = received.first() {
+            let count = message.attributes().unwrap()
+                [&MessageSystemAttributeName::ApproximateReceiveCount]
+                .clone();
+            receives.push((sent.elapsed(), count));
+            let event = sqs_event(&received, &stack.queues.jobs_arn);
+            let response = handle(&stack.app, lambda_event(event, Duration::from_secs(30)))
+                .await
+                .unwrap();
+            assert_eq!(
+                response,
+                json!({"batchItemFailures": [{"itemIdentifier": message.message_id().unwrap()}]}),
+                "a throttled record is reported for retry"
+            );
+            continue;
+        }
+        let dead = stack
+            .sqs
+            .receive_message()
+            .queue_url(&stack.queues.dlq_url)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if let Some(message) = dead.first() {
+            assert_eq!(message.body(), Some(body.as_str()), "moved intact");
+            break sent.elapsed();
+        }
+    };
+    println!(
+        "receives at {:?}; in the DLQ after {reached_dlq:?} (visibility timeout {VISIBILITY_SECS} s, \
+         maxReceiveCount {MAX_RECEIVES}, backoff 1 s doubling to 2 s)",
+        receives
+    );
+    let counts: Vec<&str> = receives.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(counts, ["1", "2", "3"], "received maxReceiveCount times");
+    assert_eq!(
+        stack.emu.stats().claude.calls,
+        3,
+        "one model call per receive"
+    );
+    // Each return waited for its delay (1 s after the first receive, 2 s after the second),
+    // never for the visibility timeout.
+    for (gap, delay) in [
+        (receives[1].0 - receives[0].0, backoff.ceiling(1)),
+        (receives[2].0 - receives[1].0, backoff.ceiling(2)),
+    ] {
+        assert!(
+            gap + Duration::from_millis(300) >= delay && gap < delay + Duration::from_secs(5),
+            "came back after {gap:?}, the backoff is {delay:?}"
+        );
+    }
+    // The bound docs/batch.md states: every delay at its ceiling plus each receive's
+    // processing (here one long poll of 1 s and the handler; 3 s leaves room for a loaded
+    // machine, and the bound stays below one visibility timeout).
+    let bound = backoff.time_to_dead_letter_bound(MAX_RECEIVES, Duration::from_secs(3));
+    assert!(
+        reached_dlq <= bound,
+        "{reached_dlq:?} to the DLQ exceeds the bound {bound:?}"
+    );
+    assert!(reached_dlq < Duration::from_secs(u64::from(VISIBILITY_SECS)));
+}
+
+/// Records what the worker asked of the queue.
+#[derive(Debug, Default)]
+struct RecordingRedelivery {
+    delays: std::sync::Mutex<Vec<(Option<String>, String, Duration)>>,
+}
+
+#[async_trait::async_trait]
+impl RedeliveryDelay for RecordingRedelivery {
+    async fn delay_redelivery(
+        &self,
+        event_source_arn: Option<&str>,
+        receipt_handle: &str,
+        delay: Duration,
+    ) -> Result<(), String> {
+        self.delays.lock().unwrap().push((
+            event_source_arn.map(str::to_owned),
+            receipt_handle.to_owned(),
+            delay,
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn only_retried_records_are_delayed_by_their_receive_count() {
+    let emu = emulator(None).await;
+    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let recorder = Arc::new(RecordingRedelivery::default());
+    let backoff = RetryBackoff {
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(300),
+        jitter: 0.0,
+    };
+    let app = app.with_redelivery(recorder.clone(), backoff);
+    // The fixture batch (two recipes, one invalid request: nothing to retry) plus a poison
+    // message on its fourth receive.
+    let mut event = load_event("sqs-batch.json");
+    let mut poison = event["Records"][0].clone();
+    poison["messageId"] = json!("poison-1");
+    poison["receiptHandle"] = json!("handle-poison");
+    poison["body"] = json!("{\"jobId\": ");
+    poison["attributes"]["ApproximateReceiveCount"] = json!("4");
+    event["Records"].as_array_mut().unwrap().push(poison);
+    let response = handle(&app, lambda_event(event, Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "poison-1"}]})
+    );
+    assert_eq!(store.results("job-demo-1").len(), 3);
+    assert_eq!(
+        *recorder.delays.lock().unwrap(),
+        vec![(
+            Some("arn:aws:sqs:us-east-1:123456789012:ai-chef-jobs".to_owned()),
+            "handle-poison".to_owned(),
+            Duration::from_secs(80)
+        )],
+        "one delay, 10 s × 2^(4-1), for the one retried record"
     );
 }

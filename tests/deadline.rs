@@ -13,13 +13,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::bedrock::client::BedrockClient;
 use ai_chef::config::Config;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
-use ai_chef::handlers::{embed_text, generate_recipe};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::bedrock::BedrockClient;
+use ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp;
+use ai_chef_lambda::handlers::{embed_text, generate_recipe};
 use ai_chef_tests::*;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, LatencyProfile, TimeScale};
 use serde_json::{json, Value};
@@ -63,6 +63,7 @@ async fn core_app_with(endpoint: &str, config: Config) -> GenerateRecipeApp {
     GenerateRecipeApp {
         service,
         metrics: Arc::new(CapturingSink::default()),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     }
 }
 

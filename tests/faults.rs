@@ -56,7 +56,7 @@ async fn run(function: &str, plan: &str, endpoint: Option<String>, deadline: Dur
     let response = match function {
         "generate-recipe" => {
             let (app, _) = generate_app(&endpoint, fault_config()).await;
-            ai_chef::handlers::generate_recipe::handle(
+            ai_chef_lambda::handlers::generate_recipe::handle(
                 &app,
                 lambda_event(load_event(KETO), deadline),
             )
@@ -64,7 +64,7 @@ async fn run(function: &str, plan: &str, endpoint: Option<String>, deadline: Dur
         }
         _ => {
             let (app, _) = embed_app(&endpoint, fault_config()).await;
-            ai_chef::handlers::embed_text::handle(
+            ai_chef_lambda::handlers::embed_text::handle(
                 &app,
                 lambda_event(load_event(EMBEDDINGS), deadline),
             )
@@ -457,7 +457,7 @@ async fn a_quota_that_stays_exhausted_is_429_with_retry_after() {
     let mut statuses = Vec::new();
     let mut throttled = None;
     for _ in 0..4 {
-        let response = ai_chef::handlers::generate_recipe::handle(
+        let response = ai_chef_lambda::handlers::generate_recipe::handle(
             &app,
             lambda_event(load_event(KETO), Duration::from_secs(10)),
         )
@@ -494,7 +494,7 @@ async fn embeddings_lose_nothing_when_a_call_fails_once() {
             let emu = emulator(Some(plan)).await;
             let (app, _) = embed_app(&emu.endpoint(), test_config()).await;
             let event = http_event_with_body(EMBEDDINGS, &body);
-            let response = ai_chef::handlers::embed_text::handle(
+            let response = ai_chef_lambda::handlers::embed_text::handle(
                 &app,
                 lambda_event(event, Duration::from_secs(10)),
             )

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::handlers::generate_recipe::handle;
+use ai_chef_lambda::handlers::generate_recipe::handle;
 use ai_chef_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 const KETO: &str = "apigw-post-recipes-keto.json";
 
 async fn call(
-    app: &ai_chef::handlers::generate_recipe::GenerateRecipeApp,
+    app: &ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp,
     event: Value,
 ) -> (u16, Value) {
     let response = handle(app, lambda_event(event, Duration::from_secs(30)))

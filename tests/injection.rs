@@ -6,13 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::bedrock::client::BedrockClient;
 use ai_chef::bedrock::{ChatModelClient, ChatRequest, ChatResponse, ModelCallError, Role};
 use ai_chef::domain::Language;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::generate_recipe::{handle, GenerateRecipeApp};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::bedrock::BedrockClient;
+use ai_chef_lambda::handlers::generate_recipe::{handle, GenerateRecipeApp};
 use ai_chef_tests::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -49,6 +49,7 @@ async fn recording_app(endpoint: &str) -> (GenerateRecipeApp, Arc<RecordingChat>
     let app = GenerateRecipeApp {
         service,
         metrics: Arc::new(CapturingSink::default()),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, chat)
 }

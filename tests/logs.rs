@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::handlers::generate_recipe::handle;
+use ai_chef_lambda::handlers::generate_recipe::handle;
 use ai_chef_tests::*;
 use lambda_runtime::tracing;
 use lambda_runtime::tracing::subscriber::fmt::MakeWriter;

@@ -5,7 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::metrics::{CallStatus, CloudWatchSink, MetricsRecorder, MetricsSink};
+use ai_chef::metrics::{CallStatus, MetricsRecorder, MetricsSink};
+use ai_chef_aws::cloudwatch::CloudWatchSink;
 use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
 use aws_sdk_cloudwatch::types::StandardUnit;
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};

@@ -324,7 +324,7 @@ proptest! {
         content_type in prop::option::of(prop_oneof![Just("application/json".to_owned()), "[a-z]{1,10}/[a-z+.-]{1,12}(; charset=[a-z0-9-]{1,8})?"]),
     ) {
         let request = http_request(&body, base64, content_type.as_deref());
-        match ai_chef::http::json_body(&request, MAX_BODY_BYTES) {
+        match ai_chef_lambda::http::json_body(&request, MAX_BODY_BYTES) {
             Ok(bytes) => prop_assert!(bytes.len() <= MAX_BODY_BYTES),
             Err(err) => prop_assert!([400, 413, 415].contains(&err.status()), "{}", err.status()),
         }

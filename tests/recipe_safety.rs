@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::handlers::generate_recipe::handle;
+use ai_chef_lambda::handlers::generate_recipe::handle;
 use ai_chef_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -366,7 +366,7 @@ async fn the_prompt_carries_the_retrieved_verified_figures() {
 async fn the_function_app_retrieves_once_per_request_and_survives_a_failed_embedding() {
     let emu = emulator(None).await;
     let (app, _) = generate_app(&emu.endpoint(), test_config()).await;
-    let response = ai_chef::handlers::generate_recipe::handle(
+    let response = ai_chef_lambda::handlers::generate_recipe::handle(
         &app,
         lambda_event(
             load_event("apigw-post-recipes-keto.json"),
@@ -382,7 +382,7 @@ async fn the_function_app_retrieves_once_per_request_and_survives_a_failed_embed
     // Titan down: the recipe is still made, without retrieved facts.
     let down = emulator(Some(r#"{"errors": {"error": "ServiceUnavailableException", "rate": 1.0, "seed": 1, "scope": "titan"}}"#)).await;
     let (app, _) = generate_app(&down.endpoint(), test_config()).await;
-    let response = ai_chef::handlers::generate_recipe::handle(
+    let response = ai_chef_lambda::handlers::generate_recipe::handle(
         &app,
         lambda_event(
             load_event("apigw-post-recipes-keto.json"),
@@ -494,14 +494,16 @@ async fn names_whose_nearest_row_does_not_stand_out_stay_unmatched() {
 // ---- embed-text through its handler ----
 
 async fn embed_call(
-    app: &ai_chef::handlers::embed_text::EmbedTextApp,
+    app: &ai_chef_lambda::handlers::embed_text::EmbedTextApp,
     body: Value,
 ) -> (u16, Value) {
     let event = http_event_with_body("apigw-post-embeddings.json", &body.to_string());
-    let response =
-        ai_chef::handlers::embed_text::handle(app, lambda_event(event, Duration::from_secs(30)))
-            .await
-            .unwrap();
+    let response = ai_chef_lambda::handlers::embed_text::handle(
+        app,
+        lambda_event(event, Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     http_parts(&response)
 }
 

@@ -2,8 +2,11 @@
 # Static checks of infra/template.yaml; needs no AWS credentials and no network.
 #   1. cfn-lint with the serverless rules (cfn-lint-serverless)
 #   2. sam validate --lint (the SAM transform plus cfn-lint, offline)
-#   3. cfn-guard: every rule in infra/rules passes on the template
+#   3. cfn-guard: every rule in infra/rules passes on the template as written and as deployed
+#      (expanded offline by aws-sam-translator, infra/scripts/sam_transform.py)
 #   4. the guard rules fail, rule by rule, on infra/tests/bad-template.yaml
+#   5. each risky edit of the real template (open route, public URL, "*" principals,
+#      AdministratorAccess, wildcard Bedrock grants, no Region rule) fails the named rule
 # Run from the repository root (make check-infra does).
 set -euo pipefail
 
@@ -15,6 +18,8 @@ command -v cfn-lint >/dev/null || missing+=("cfn-lint (pip install cfn-lint cfn-
 python3 -c 'import cfn_lint_serverless' 2>/dev/null ||
     missing+=("cfn-lint-serverless (pip install cfn-lint-serverless)")
 command -v sam >/dev/null || missing+=("sam (pip install aws-sam-cli)")
+python3 -c 'import samtranslator' 2>/dev/null ||
+    missing+=("aws-sam-translator (installed with aws-sam-cli)")
 command -v cfn-guard >/dev/null || missing+=("cfn-guard (cargo install cfn-guard --locked)")
 if ((${#missing[@]})); then
     echo "check-infra: missing tools:" >&2
@@ -37,10 +42,13 @@ step "sam validate --lint ($(sam --version | awk '{print $NF}'))"
 # calls IAM to expand managed policies and so needs credentials; it is not used.
 sam validate --lint --template "$template" --region "$region"
 
-step "cfn-guard $(cfn-guard --version | awk '{print $2}'): infra/rules on $template"
-cfn-guard validate --rules infra/rules --data "$template" --show-summary fail
+step "cfn-guard $(cfn-guard --version | awk '{print $2}'): infra/rules on $template and its SAM transform"
+python3 infra/scripts/guard_template.py "$template" --region "$region"
 
 step "cfn-guard: every rule fails on infra/tests/bad-template.yaml"
 python3 infra/tests/check_guard_rules.py
+
+step "risky edits of $template: each fails the rule named for it"
+python3 infra/tests/check_risky_edits.py
 
 printf '\ncheck-infra: all checks passed\n'

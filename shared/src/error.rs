@@ -90,6 +90,9 @@ pub enum ServiceError {
     UnsupportedMediaType { content_type: String },
     #[error("no route for {method} {path}")]
     NotFound { method: String, path: String },
+    /// Async mode asked of a deployment that has no results table or jobs queue.
+    #[error("async mode is not available here: {missing} is not set; use the sync mode")]
+    AsyncUnavailable { missing: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,6 +118,7 @@ impl ServiceError {
             | ServiceError::CallCutOff { .. } => 504,
             ServiceError::UnsupportedMediaType { .. } => 415,
             ServiceError::NotFound { .. } => 404,
+            ServiceError::AsyncUnavailable { .. } => 503,
             ServiceError::Internal(_) => 500,
         }
     }
@@ -132,6 +136,7 @@ impl ServiceError {
             | ServiceError::CallCutOff { .. } => "deadline_exceeded",
             ServiceError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ServiceError::NotFound { .. } => "not_found",
+            ServiceError::AsyncUnavailable { .. } => "async_unavailable",
             ServiceError::Internal(_) => "internal_error",
         }
     }
@@ -150,7 +155,8 @@ impl ServiceError {
             | ServiceError::ConstraintsUnsatisfied { .. }
             | ServiceError::ModelOutputInvalid { .. }
             | ServiceError::UnsupportedMediaType { .. }
-            | ServiceError::NotFound { .. } => false,
+            | ServiceError::NotFound { .. }
+            | ServiceError::AsyncUnavailable { .. } => false,
         }
     }
 

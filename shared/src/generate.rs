@@ -165,6 +165,26 @@ impl RecipeService {
         &self.config
     }
 
+    /// Refuses a request whose limits exclude each other (422), before any model call: no
+    /// recipe could pass them. Async submissions use it to refuse at once, as sync does.
+    pub fn check_limits(&self, request: &RecipeRequest) -> Result<(), ServiceError> {
+        let conflicts = self.verifier.contradictions(request);
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        Err(ServiceError::ConstraintsUnsatisfied {
+            attempts: 0,
+            checks: vec![Check {
+                rule: "compatibleLimits".to_owned(),
+                passed: false,
+                value: conflicts.len() as f64,
+                limit: 0.0,
+                offending: conflicts,
+                source: "profile".to_owned(),
+            }],
+        })
+    }
+
     /// Generates a verified recipe, or says precisely why none could be given.
     pub async fn generate(
         &self,
@@ -220,21 +240,7 @@ impl RecipeService {
             return Ok(response);
         }
 
-        let conflicts = self.verifier.contradictions(request);
-        if !conflicts.is_empty() {
-            // No recipe can pass limits that exclude each other: say so without a model call.
-            return Err(ServiceError::ConstraintsUnsatisfied {
-                attempts: 0,
-                checks: vec![Check {
-                    rule: "compatibleLimits".to_owned(),
-                    passed: false,
-                    value: conflicts.len() as f64,
-                    limit: 0.0,
-                    offending: conflicts,
-                    source: "profile".to_owned(),
-                }],
-            });
-        }
+        self.check_limits(request)?;
         // Facts only help an attempt: none are fetched when no attempt could follow, and the
         // fetch must end early enough to leave the first attempt its minimum budget.
         if deadline

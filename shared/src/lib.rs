@@ -1,7 +1,6 @@
 //! AI Chef core: everything the three Lambda functions do, as plain functions over checked
 //! domain types, with I/O (Bedrock, DynamoDB, SQS, CloudWatch) behind small traits.
 
-pub mod app;
 pub mod batch;
 pub mod bedrock;
 pub mod cache;
@@ -12,8 +11,6 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod generate;
-pub mod handlers;
-pub mod http;
 pub mod latency;
 pub mod metrics;
 pub mod nutrition;
@@ -21,5 +18,4 @@ pub mod prompt;
 pub mod request;
 pub mod retrieval;
 pub mod rules;
-pub mod telemetry;
 pub mod verify;

@@ -1,12 +1,12 @@
 //! Model-call metrics: recorded during an invocation, flushed once at its end, either as
-//! CloudWatch Embedded Metric Format lines on stdout (default) or through `PutMetricData`.
+//! CloudWatch Embedded Metric Format lines on stdout (default) or, through a sink in the AWS
+//! adapters crate, `PutMetricData`.
 //!
 //! The contract's metrics: namespace `AI-Chef/Bedrock`, `InvocationDuration` (Seconds) and
 //! `InvocationCount` (Count) with dimensions `ModelId` and `Status` (`Success` | `Error`); a
 //! warm-up writes only `WarmUpCount` with dimension `FunctionName`.
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,8 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// EMF allows at most 100 values per metric in one line.
 const EMF_MAX_VALUES: usize = 100;
-/// `PutMetricData` takes at most 150 values per datum.
-const CLOUDWATCH_MAX_VALUES: usize = 150;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CallStatus {
@@ -86,7 +84,7 @@ impl MetricsRecorder {
 
 #[derive(Debug, thiserror::Error)]
 #[error("metrics could not be written: {0}")]
-pub struct MetricsError(String);
+pub struct MetricsError(pub String);
 
 #[async_trait]
 pub trait MetricsSink: Send + Sync {
@@ -134,54 +132,6 @@ pub fn emf_documents(namespace: &str, batch: &MetricsBatch, timestamp_ms: u64) -
     docs
 }
 
-/// The `PutMetricData` datums for a batch.
-pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
-    let mut data = Vec::new();
-    for ((model_id, status), durations) in &batch.calls {
-        let dims = [
-            Dimension::builder().name("ModelId").value(model_id).build(),
-            Dimension::builder()
-                .name("Status")
-                .value(status.as_str())
-                .build(),
-        ];
-        for chunk in durations.chunks(CLOUDWATCH_MAX_VALUES) {
-            data.push(
-                MetricDatum::builder()
-                    .metric_name("InvocationDuration")
-                    .unit(StandardUnit::Seconds)
-                    .set_dimensions(Some(dims.to_vec()))
-                    .set_values(Some(chunk.to_vec()))
-                    .build(),
-            );
-        }
-        data.push(
-            MetricDatum::builder()
-                .metric_name("InvocationCount")
-                .unit(StandardUnit::Count)
-                .set_dimensions(Some(dims.to_vec()))
-                .value(durations.len() as f64)
-                .build(),
-        );
-    }
-    for (function_name, count) in &batch.warmups {
-        data.push(
-            MetricDatum::builder()
-                .metric_name("WarmUpCount")
-                .unit(StandardUnit::Count)
-                .dimensions(
-                    Dimension::builder()
-                        .name("FunctionName")
-                        .value(function_name)
-                        .build(),
-                )
-                .value(f64::from(*count))
-                .build(),
-        );
-    }
-    data
-}
-
 /// EMF lines on stdout: CloudWatch Logs extracts the metrics, no API call is made.
 #[derive(Debug, Clone)]
 pub struct EmfSink {
@@ -209,31 +159,6 @@ impl MetricsSink for EmfSink {
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())
             .map_err(|e| MetricsError(e.to_string()))
-    }
-}
-
-/// `PutMetricData` through the SDK (selected with `METRICS_SINK=cloudwatch`).
-#[derive(Debug, Clone)]
-pub struct CloudWatchSink {
-    pub client: aws_sdk_cloudwatch::Client,
-    pub namespace: String,
-}
-
-#[async_trait]
-impl MetricsSink for CloudWatchSink {
-    async fn flush(&self, batch: MetricsBatch) -> Result<(), MetricsError> {
-        let data = metric_data(&batch);
-        // PutMetricData accepts up to 1000 datums per request.
-        for chunk in data.chunks(1000) {
-            self.client
-                .put_metric_data()
-                .namespace(&self.namespace)
-                .set_metric_data(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| MetricsError(format!("{e:?}")))?;
-        }
-        Ok(())
     }
 }
 
@@ -291,26 +216,5 @@ mod tests {
         recorder.record_call("m", CallStatus::Success, Duration::ZERO);
         assert!(!recorder.take().is_empty());
         assert!(recorder.take().is_empty());
-    }
-
-    #[test]
-    fn put_metric_data_datums() {
-        let data = metric_data(&sample());
-        let names: Vec<_> = data
-            .iter()
-            .map(|d| d.metric_name().unwrap_or_default().to_owned())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "InvocationDuration",
-                "InvocationCount",
-                "InvocationDuration",
-                "InvocationCount"
-            ]
-        );
-        let success_count = &data[1];
-        assert_eq!(success_count.value(), Some(2.0));
-        assert_eq!(success_count.unit(), Some(&StandardUnit::Count));
     }
 }

@@ -29,6 +29,16 @@ pub struct RecipeRequestWire {
     pub ingredients_on_hand: Option<Vec<String>>,
     pub language: Option<String>,
     pub model: Option<String>,
+    pub mode: Option<String>,
+}
+
+/// How the caller wants the answer: at once (`sync`, the default) or as a stored result read
+/// back with `GET /recipes/{requestId}` (`async`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Sync,
+    Async,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -54,6 +64,9 @@ pub struct RecipeRequest {
     pub language: Language,
     #[serde(skip)]
     pub model: Option<ChatModel>,
+    /// Not part of what is generated (nor of the cache key): only where the answer goes.
+    #[serde(skip)]
+    pub mode: Mode,
 }
 
 impl RecipeRequest {
@@ -291,8 +304,21 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
                 }
             },
         };
-        match (target, servings, language, model) {
-            (Some(target), Some(servings), Some(language), Some(model)) if errors.is_empty() => {
+        let mode = match wire.mode.as_deref() {
+            None | Some("sync") => Some(Mode::Sync),
+            Some("async") => Some(Mode::Async),
+            Some(other) => {
+                errors.push(FieldError::new(
+                    "mode",
+                    format!("`{}` is not one of sync, async", excerpt(other)),
+                ));
+                None
+            }
+        };
+        match (target, servings, language, model, mode) {
+            (Some(target), Some(servings), Some(language), Some(model), Some(mode))
+                if errors.is_empty() =>
+            {
                 Ok(RecipeRequest {
                     target,
                     profile: Profile {
@@ -306,6 +332,7 @@ impl TryFrom<RecipeRequestWire> for RecipeRequest {
                     ingredients_on_hand,
                     language,
                     model,
+                    mode,
                 })
             }
             _ => {
@@ -532,6 +559,30 @@ mod tests {
                 .profile,
             Profile::default()
         );
+    }
+
+    #[test]
+    fn mode_is_sync_by_default_async_on_request_and_nothing_else() {
+        assert_eq!(parse(r#"{"target":"keto"}"#).unwrap().mode, Mode::Sync);
+        assert_eq!(
+            parse(r#"{"target":"keto","mode":"sync"}"#).unwrap().mode,
+            Mode::Sync
+        );
+        let asked = parse(r#"{"target":"keto","mode":"async"}"#).unwrap();
+        assert_eq!(asked.mode, Mode::Async);
+        // The mode is not part of what is generated: both modes share one cache key.
+        assert_eq!(
+            serde_json::to_string(&asked).unwrap(),
+            serde_json::to_string(&parse(r#"{"target":"keto"}"#).unwrap()).unwrap()
+        );
+        for bad in [r#""ASYNC""#, r#""later""#, "1", "null"] {
+            let body = format!(r#"{{"target":"keto","mode":{bad}}}"#);
+            match parse(&body) {
+                Err(err) => assert_eq!(fields(&err), vec!["mode"], "{body}"),
+                // JSON null reads as the field left out.
+                Ok(request) => assert_eq!((bad, request.mode), ("null", Mode::Sync)),
+            }
+        }
     }
 
     #[test]

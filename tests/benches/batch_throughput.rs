@@ -16,15 +16,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::app::Foundation;
-use ai_chef::batch::dispatch::model_sdk_config;
-use ai_chef::batch::{AimdConfig, InMemoryStore, SqsJobQueue};
+use ai_chef::batch::{AimdConfig, InMemoryStore};
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
-use ai_chef::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
 use ai_chef::nutrition::FoodTable;
 use ai_chef::verify::TableVerifier;
+use ai_chef_aws::bedrock::model_sdk_config;
+use ai_chef_aws::sqs::SqsJobQueue;
+use ai_chef_lambda::app::Foundation;
+use ai_chef_lambda::handlers::batch_dispatcher::{handle, BatchDispatcherApp};
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -109,9 +110,9 @@ async fn run(
         // The food-table verifier without prompt facts: only Claude calls meet the quota.
         RecipeService::new(
             foundation.config.clone(),
-            Arc::new(ai_chef::bedrock::client::BedrockClient::new(
-                &model_sdk_config(&foundation.sdk),
-            )),
+            Arc::new(ai_chef_aws::bedrock::BedrockClient::new(&model_sdk_config(
+                &foundation.sdk,
+            ))),
             Arc::new(TableVerifier::new(
                 FoodTable::load_embedded().unwrap(),
                 None,

@@ -6,11 +6,11 @@
 
 pub mod moto;
 
-use ai_chef::app::Foundation;
 use ai_chef::config::Config;
-use ai_chef::handlers::embed_text::EmbedTextApp;
-use ai_chef::handlers::generate_recipe::GenerateRecipeApp;
 use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
+use ai_chef_lambda::app::Foundation;
+use ai_chef_lambda::handlers::embed_text::EmbedTextApp;
+use ai_chef_lambda::handlers::generate_recipe::GenerateRecipeApp;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -76,6 +76,7 @@ pub async fn emulator(faults: Option<&str>) -> Emulator {
 pub async fn sdk_config(endpoint: &str, max_attempts: u32) -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ai_chef_aws::bedrock::https_client())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
             "test", "test", None, None, "tests",
@@ -144,6 +145,7 @@ pub async fn generate_app(
     let app = GenerateRecipeApp {
         service: foundation.recipe_service().unwrap(),
         metrics: sink.clone(),
+        async_recipes: ai_chef_lambda::handlers::async_recipes::AsyncRecipes::disabled(),
     };
     (app, sink)
 }

@@ -7,7 +7,6 @@
 //! calibrates the name-fallback threshold on the same backend: table names must find their
 //! own row, unrelated probe texts must find nothing. Progress goes to stderr.
 
-use ai_chef::bedrock::client::{sdk_config, BedrockClient};
 use ai_chef::config::{Config, ConfigError, EmbeddingModel};
 use ai_chef::deadline::Deadline;
 use ai_chef::embed::{EmbedBodyWire, EmbedQuery, EmbeddingService, MAX_TEXTS};
@@ -19,6 +18,7 @@ use ai_chef::retrieval::index::{
     self, Encoding, IndexError, IndexOrigin, IndexSource, NutritionIndex,
 };
 use ai_chef::retrieval::search::standout;
+use ai_chef_aws::bedrock::{sdk_config, BedrockClient};
 use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

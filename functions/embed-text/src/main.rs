@@ -1,12 +1,12 @@
 //! `embed-text` Lambda bootstrap: builds the app once, then serves invocations.
 
-use ai_chef::handlers::embed_text::handle;
+use ai_chef_lambda::handlers::embed_text::handle;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ai_chef::telemetry::init();
-    let app = ai_chef::app::embed_text_app().await?;
+    ai_chef_lambda::telemetry::init();
+    let app = ai_chef_lambda::app::embed_text_app().await?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         handle(&app, event)
     }))

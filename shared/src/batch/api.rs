@@ -1,9 +1,11 @@
 //! `POST /batches` and `GET /batches/{jobId}` as plain functions over the store and queue
 //! traits: every request of a submission is checked first (problems reported per index, e.g.
-//! `requests[3].profile.budget`), then the job header is written and the messages enqueued;
-//! reading a job answers counts and one page of outcomes with an opaque `nextToken`.
+//! `requests[3].profile.budget`), then the job header is written (with the caller's principal)
+//! and the messages enqueued; reading a job answers counts and one page of outcomes with an
+//! opaque `nextToken`, to the caller who submitted it only (anyone else: `not_found`).
 
 use super::message::{is_valid_key, BatchMessage};
+use super::owner::Principal;
 use super::queue::{enqueue_all, JobQueue, QueueEntry, QueueError};
 use super::store::{JobHeader, ResultStore, StoreError, StoredResult};
 use crate::error::{FieldError, ServiceError};
@@ -95,10 +97,11 @@ pub fn validate_submission(body: &[u8]) -> Result<Vec<Value>, ServiceError> {
     Ok(submission.requests)
 }
 
-/// Validates, writes the job header, enqueues one message per request.
+/// Validates, writes the job header (owned by `principal`), enqueues one message per request.
 pub async fn submit(
     store: &dyn ResultStore,
     queue: &dyn JobQueue,
+    principal: &Principal,
     body: &[u8],
     now_ms: u64,
     ttl_days: u32,
@@ -110,6 +113,7 @@ pub async fn submit(
         total: u32::try_from(requests.len()).unwrap_or(u32::MAX),
         created_at_ms: now_ms,
         expires_at: expires_at(now_ms, ttl_days),
+        principal: Some(principal.as_str().to_owned()),
     };
     store.create_job(&header).await.map_err(store_error)?;
     let entries: Vec<QueueEntry> = requests
@@ -219,9 +223,11 @@ pub fn parse_limit(raw: Option<&str>) -> Result<u32, ServiceError> {
     }
 }
 
-/// Counts and one page of outcomes; unknown job → `not_found`.
+/// Counts and one page of outcomes; an unknown job, or one `caller` did not submit, is
+/// `not_found`.
 pub async fn read_job(
     store: &dyn ResultStore,
+    caller: &Principal,
     job_id: &str,
     limit: Option<&str>,
     next_token: Option<&str>,
@@ -237,13 +243,21 @@ pub async fn read_job(
     }
     let limit = parse_limit(limit)?;
     let after = next_token.map(|t| decode_token(job_id, t)).transpose()?;
+    let not_found = || ServiceError::NotFound {
+        method: "GET".to_owned(),
+        path: format!("/batches/{job_id} (no such job)"),
+    };
     let header = store.job_header(job_id).await.map_err(store_error)?;
+    if !caller.may_read(header.as_ref().and_then(|h| h.principal.as_deref())) {
+        tracing::info!(
+            job_id,
+            "job read by a caller other than its submitter; answered as unknown"
+        );
+        return Err(not_found());
+    }
     let counts = store.status_counts(job_id).await.map_err(store_error)?;
     if header.is_none() && counts.items() == 0 {
-        return Err(ServiceError::NotFound {
-            method: "GET".to_owned(),
-            path: format!("/batches/{job_id} (no such job)"),
-        });
+        return Err(not_found());
     }
     // Requests no delivery has reached yet have no item: they are pending too.
     let total = header.map_or(0, |h| h.total).max(counts.items());
@@ -336,7 +350,8 @@ mod tests {
         let store = InMemoryStore::new();
         let queue = RecordingQueue::default();
         let body = json!({"requests": vec![json!({"target": "vegan"}); 23]}).to_string();
-        let accepted = submit(&store, &queue, body.as_bytes(), 1_000, 30)
+        let alice = Principal::iam("arn:aws:iam::123456789012:user/alice");
+        let accepted = submit(&store, &queue, &alice, body.as_bytes(), 1_000, 30)
             .await
             .unwrap();
         assert_eq!(accepted.accepted, 23);
@@ -352,17 +367,34 @@ mod tests {
             .all(|m| m.job_id == accepted.job_id && m.request["target"] == "vegan"));
         let header = store.job_header(&accepted.job_id).await.unwrap().unwrap();
         assert_eq!((header.total, header.expires_at), (23, 1 + 30 * 86_400));
+        assert_eq!(header.principal.as_deref(), Some(alice.as_str()));
+        // Only alice reads it; anyone else is told it does not exist.
+        assert!(read_job(&store, &alice, &accepted.job_id, None, None)
+            .await
+            .is_ok());
+        for other in [
+            Principal::iam("arn:aws:iam::123456789012:user/bob"),
+            Principal::jwt("alice"),
+            Principal::anonymous(),
+        ] {
+            let err = read_job(&store, &other, &accepted.job_id, None, None)
+                .await
+                .unwrap_err();
+            assert_eq!((err.status(), err.code()), (404, "not_found"), "{other}");
+        }
     }
 
     #[tokio::test]
     async fn a_job_reads_back_with_counts_and_pages() {
         let store = InMemoryStore::new();
+        let me = Principal::anonymous();
         store
             .create_job(&JobHeader {
                 job_id: "job-x".into(),
                 total: 5,
                 created_at_ms: 0,
                 expires_at: 0,
+                principal: None,
             })
             .await
             .unwrap();
@@ -408,7 +440,9 @@ mod tests {
             .await
             .unwrap();
 
-        let view = read_job(&store, "job-x", Some("2"), None).await.unwrap();
+        let view = read_job(&store, &me, "job-x", Some("2"), None)
+            .await
+            .unwrap();
         assert_eq!(
             view.counts,
             Counts {
@@ -424,7 +458,7 @@ mod tests {
         assert_eq!(json["results"][1]["error"]["code"], "invalid_request");
         assert!(json["results"][1].get("result").is_none());
         let token = view.next_token.unwrap();
-        let next = read_job(&store, "job-x", Some("2"), Some(&token))
+        let next = read_job(&store, &me, "job-x", Some("2"), Some(&token))
             .await
             .unwrap();
         assert_eq!(next.results.len(), 1);
@@ -432,14 +466,14 @@ mod tests {
         assert!(next.next_token.is_none());
 
         assert_eq!(
-            read_job(&store, "job-nope", None, None)
+            read_job(&store, &me, "job-nope", None, None)
                 .await
                 .unwrap_err()
                 .code(),
             "not_found"
         );
         assert_eq!(
-            read_job(&store, "job-x", Some("0"), None)
+            read_job(&store, &me, "job-x", Some("0"), None)
                 .await
                 .unwrap_err()
                 .status(),
@@ -447,14 +481,14 @@ mod tests {
         );
         let other = encode_token("job-other", "r000");
         assert_eq!(
-            read_job(&store, "job-x", None, Some(&other))
+            read_job(&store, &me, "job-x", None, Some(&other))
                 .await
                 .unwrap_err()
                 .status(),
             400
         );
         assert_eq!(
-            read_job(&store, "job-x", None, Some("%%%"))
+            read_job(&store, &me, "job-x", None, Some("%%%"))
                 .await
                 .unwrap_err()
                 .status(),

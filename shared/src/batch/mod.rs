@@ -1,21 +1,24 @@
 //! Batch generation that loses nothing: the queued message ([`message`]), the adaptive
-//! concurrency limit ([`limiter`]), idempotent outcomes behind [`store::ResultStore`] (DynamoDB
-//! in [`dynamo`], in memory for tests and benchmarks), the jobs queue behind
-//! [`queue::JobQueue`], SQS batch processing ([`dispatch`]) and the submit/read API ([`api`]).
-//! Nothing here knows about Lambda events beyond the SQS record type.
+//! concurrency limit ([`limiter`]), idempotent outcomes behind [`store::ResultStore`] (in
+//! memory here for tests and benchmarks; DynamoDB in the AWS adapters crate), the jobs queue
+//! behind [`queue::JobQueue`], redelivery backoff ([`backoff`]), the submit/read API
+//! ([`api`]), async recipes as one-request jobs ([`recipes`]) and who may read a job
+//! ([`owner`]). SQS batch processing lives in the Lambda edge crate; nothing here knows about
+//! AWS or Lambda.
 
 pub mod api;
-pub mod dispatch;
-pub mod dynamo;
+pub mod backoff;
 pub mod limiter;
 pub mod message;
+pub mod owner;
 pub mod queue;
+pub mod recipes;
 pub mod store;
 
 pub use api::{read_job, submit, Accepted, JobView};
-pub use dispatch::{BatchSummary, Dispatcher, RecordOutcome, RetryReason};
-pub use dynamo::DynamoResultStore;
+pub use backoff::{RedeliveryDelay, RetryBackoff};
 pub use limiter::{AdaptiveGate, AimdConfig, AimdLimit};
 pub use message::BatchMessage;
-pub use queue::{JobQueue, SqsJobQueue};
+pub use owner::Principal;
+pub use queue::JobQueue;
 pub use store::{InMemoryStore, ResultStore};

@@ -1,10 +1,9 @@
 //! Enqueueing a job's messages: the [`JobQueue`] trait, `SendMessageBatch`-sized chunks (at
 //! most 10 entries and 256 KiB each), and resending the entries SQS reports as failed, so that
-//! an accepted job has every one of its messages on the queue. [`SqsJobQueue`] is the SQS one.
+//! an accepted job has every one of its messages on the queue. The SQS queue lives in the AWS
+//! adapters crate.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use std::collections::HashSet;
 use std::time::Duration;
 use thiserror::Error;
@@ -111,55 +110,6 @@ pub async fn enqueue_all(queue: &dyn JobQueue, entries: &[QueueEntry]) -> Result
         unsent: pending.into_iter().map(|e| e.id).collect(),
         reason: last_reason,
     })
-}
-
-/// The jobs queue (`JOBS_QUEUE_URL`) over the SDK; built once per container.
-#[derive(Debug, Clone)]
-pub struct SqsJobQueue {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-impl SqsJobQueue {
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        SqsJobQueue {
-            client,
-            queue_url: queue_url.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl JobQueue for SqsJobQueue {
-    async fn send_batch(&self, entries: &[QueueEntry]) -> Result<Vec<SendFailure>, QueueError> {
-        let mut request = Vec::with_capacity(entries.len());
-        for entry in entries {
-            request.push(
-                SendMessageBatchRequestEntry::builder()
-                    .id(&entry.id)
-                    .message_body(&entry.body)
-                    .build()
-                    .map_err(|e| QueueError::Unavailable(e.to_string()))?,
-            );
-        }
-        let output = self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(request))
-            .send()
-            .await
-            .map_err(|e| QueueError::Unavailable(DisplayErrorContext(&e).to_string()))?;
-        Ok(output
-            .failed()
-            .iter()
-            .map(|f| SendFailure {
-                id: f.id().to_owned(),
-                sender_fault: f.sender_fault(),
-                reason: format!("{}: {}", f.code(), f.message().unwrap_or_default()),
-            })
-            .collect())
-    }
 }
 
 #[cfg(test)]

@@ -96,6 +96,9 @@ pub struct JobHeader {
     pub total: u32,
     pub created_at_ms: u64,
     pub expires_at: u64,
+    /// Who submitted it ([`super::owner::Principal`]'s stored form); `None` for a header
+    /// written before owners were recorded.
+    pub principal: Option<String>,
 }
 
 /// One request's stored state as `GET /batches/{jobId}` shows it.
@@ -206,6 +209,16 @@ impl InMemoryStore {
 
     fn items(&self) -> MutexGuard<'_, BTreeMap<ResultKey, MemoryItem>> {
         self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every job with a header, for assertions.
+    pub fn job_ids(&self) -> Vec<String> {
+        self.headers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Every stored result of a job, for assertions.

@@ -3,7 +3,6 @@
 //! Keeping the traits small lets the core run against Bedrock, the local emulator, or a
 //! test double with the same code.
 
-pub mod client;
 pub mod stream;
 pub mod wire;
 

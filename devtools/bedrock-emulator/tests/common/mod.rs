@@ -75,6 +75,7 @@ pub fn sdk_client(endpoint: &str) -> aws_sdk_bedrockruntime::Client {
             "tests",
         ))
         .endpoint_url(endpoint)
+        .http_client(ai_chef_aws::bedrock::https_client())
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_bedrockruntime::Client::from_conf(config)

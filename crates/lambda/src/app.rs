@@ -2,16 +2,17 @@
 //! container), the food table and the prompt templates, each checked so that a bad setting
 //! fails the Lambda init phase with a message that names it.
 
-use crate::bedrock::client::{sdk_config, BedrockClient};
-use crate::config::{Config, ConfigError, MetricsSinkKind};
-use crate::embed::EmbeddingService;
-use crate::generate::RecipeService;
 use crate::handlers::embed_text::EmbedTextApp;
 use crate::handlers::generate_recipe::GenerateRecipeApp;
-use crate::metrics::{CloudWatchSink, EmfSink, MetricsSink};
-use crate::nutrition::{FoodTable, TableError};
-use crate::prompt::{validate_templates, TemplateError};
-use crate::verify::TableVerifier;
+use ai_chef::config::{Config, ConfigError, MetricsSinkKind};
+use ai_chef::embed::EmbeddingService;
+use ai_chef::generate::RecipeService;
+use ai_chef::metrics::{EmfSink, MetricsSink};
+use ai_chef::nutrition::{FoodTable, TableError};
+use ai_chef::prompt::{validate_templates, TemplateError};
+use ai_chef::verify::TableVerifier;
+use ai_chef_aws::bedrock::{sdk_config, BedrockClient};
+use ai_chef_aws::cloudwatch::CloudWatchSink;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -48,10 +49,7 @@ impl Foundation {
         let namespace = self.config.metrics_namespace.clone();
         match self.config.metrics_sink {
             MetricsSinkKind::Emf => Arc::new(EmfSink { namespace }),
-            MetricsSinkKind::CloudWatch => Arc::new(CloudWatchSink {
-                client: aws_sdk_cloudwatch::Client::new(&self.sdk),
-                namespace,
-            }),
+            MetricsSinkKind::CloudWatch => Arc::new(CloudWatchSink::from_sdk(&self.sdk, namespace)),
         }
     }
 
@@ -63,18 +61,19 @@ impl Foundation {
     /// and the name fallback); an index that does not fit this configuration fails the start.
     pub fn recipe_service(&self) -> Result<RecipeService, InitError> {
         validate_templates()?;
-        crate::latency::LatencyProfiles::embedded().map_err(|e| InitError::Other(e.to_string()))?;
+        ai_chef::latency::LatencyProfiles::embedded()
+            .map_err(|e| InitError::Other(e.to_string()))?;
         let table = FoodTable::load_embedded()?;
         let bedrock = self.bedrock();
-        let retrieval = crate::retrieval::load_embedded(
+        let retrieval = ai_chef::retrieval::load_embedded(
             self.config.clone(),
             bedrock.clone(),
             self.sdk.endpoint_url(),
             table,
         )
         .map_err(|err| match err {
-            crate::retrieval::RetrievalInitError::Config(config) => InitError::Config(config),
-            crate::retrieval::RetrievalInitError::Index(index) => {
+            ai_chef::retrieval::RetrievalInitError::Config(config) => InitError::Config(config),
+            ai_chef::retrieval::RetrievalInitError::Index(index) => {
                 InitError::Other(index.to_string())
             }
         })?;
@@ -94,7 +93,39 @@ pub async fn generate_recipe_app() -> Result<GenerateRecipeApp, InitError> {
     Ok(GenerateRecipeApp {
         service: foundation.recipe_service()?,
         metrics: foundation.metrics_sink(),
+        async_recipes: async_recipes(&foundation),
     })
+}
+
+/// generate-recipe's async mode: the results table and jobs queue when both are set. Without
+/// them the function still starts (sync needs neither) and async requests answer 503 naming
+/// what is missing.
+pub fn async_recipes(foundation: &Foundation) -> crate::handlers::async_recipes::AsyncRecipes {
+    use crate::handlers::async_recipes::AsyncRecipes;
+    let config = &foundation.config;
+    match (&config.results_table, &config.jobs_queue_url) {
+        (Some(table), Some(queue_url)) => AsyncRecipes::Ready {
+            store: Arc::new(ai_chef_aws::dynamo::DynamoResultStore::from_sdk(
+                &foundation.sdk,
+                table,
+            )),
+            queue: Arc::new(ai_chef_aws::sqs::SqsJobQueue::from_sdk(
+                &foundation.sdk,
+                queue_url,
+            )),
+            ttl_days: config.result_ttl_days,
+        },
+        (None, None) => AsyncRecipes::disabled(),
+        (table, _) => {
+            let missing = if table.is_none() {
+                "RESULTS_TABLE"
+            } else {
+                "JOBS_QUEUE_URL"
+            };
+            tracing::warn!(missing, "async mode needs both RESULTS_TABLE and JOBS_QUEUE_URL; async requests will answer 503");
+            AsyncRecipes::Unavailable { missing }
+        }
+    }
 }
 
 pub async fn embed_text_app() -> Result<EmbedTextApp, InitError> {
@@ -105,6 +136,7 @@ pub async fn embed_text_app() -> Result<EmbedTextApp, InitError> {
     })
 }
 
+#[cfg(feature = "jobs")]
 /// The batch-dispatcher: the recipe service plus the results table and the jobs queue, both
 /// required (a missing `RESULTS_TABLE` or `JOBS_QUEUE_URL` fails the init naming it).
 pub async fn batch_dispatcher_app(
@@ -112,19 +144,22 @@ pub async fn batch_dispatcher_app(
     let foundation = Foundation::from_env().await?;
     let table = foundation.config.require_results_table()?.to_owned();
     let queue_url = foundation.config.require_jobs_queue_url()?.to_owned();
-    let dynamo = aws_sdk_dynamodb::Client::new(&foundation.sdk);
-    let store = crate::batch::DynamoResultStore::new(dynamo, table);
-    let queue =
-        crate::batch::SqsJobQueue::new(aws_sdk_sqs::Client::new(&foundation.sdk), queue_url);
+    let store = ai_chef_aws::dynamo::DynamoResultStore::from_sdk(&foundation.sdk, table);
+    let queue = Arc::new(ai_chef_aws::sqs::SqsJobQueue::from_sdk(
+        &foundation.sdk,
+        queue_url,
+    ));
+    let backoff = ai_chef::batch::RetryBackoff::from_vars(|name| std::env::var(name).ok())?;
     // Model calls without the SDK's retries: the adaptive limit must see every throttle.
     let model_calls = Foundation {
         config: foundation.config.clone(),
-        sdk: crate::batch::dispatch::model_sdk_config(&foundation.sdk),
+        sdk: ai_chef_aws::bedrock::model_sdk_config(&foundation.sdk),
     };
     Ok(crate::handlers::batch_dispatcher::BatchDispatcherApp::new(
         model_calls.recipe_service()?,
         foundation.metrics_sink(),
         Arc::new(store),
-        Arc::new(queue),
-    ))
+        queue.clone(),
+    )
+    .with_redelivery(queue, backoff))
 }

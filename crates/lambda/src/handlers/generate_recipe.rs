@@ -1,15 +1,17 @@
 //! `generate-recipe`: `POST /recipes` (HTTP API v2), a direct invocation with the same body,
-//! and the scheduled warm-up, each answered buffered; and `POST /recipes` from the Lambda
+//! and the scheduled warm-up, each answered buffered (async mode and `GET /recipes/{requestId}`
+//! are answered by [`super::async_recipes`] first); and `POST /recipes` from the Lambda
 //! function URL, answered in the Runtime API's streaming mode with Server-Sent Events
 //! (`attempt`, `progress`, `checks`, then one `recipe` or `error`).
 
+use super::async_recipes::{self, AsyncRecipes};
 use super::{flush_metrics, JsonEndpoint};
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::{Progress, ProgressSink, RecipeService};
 use crate::http::{error_response, is_function_url, json_body, route};
-use crate::metrics::{MetricsRecorder, MetricsSink};
-use crate::request::{RecipeRequest, MAX_BODY_BYTES};
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::{Progress, ProgressSink, RecipeService};
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::request::{Mode, RecipeRequest, MAX_BODY_BYTES};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use futures::channel::mpsc;
 use lambda_runtime::{FunctionResponse, LambdaEvent, MetadataPrelude, StreamResponse};
@@ -31,12 +33,15 @@ const ENDPOINT: JsonEndpoint = JsonEndpoint {
 pub struct GenerateRecipeApp {
     pub service: RecipeService,
     pub metrics: Arc<dyn MetricsSink>,
+    /// Where async requests go (`RESULTS_TABLE`, `JOBS_QUEUE_URL`), or why they cannot.
+    pub async_recipes: AsyncRecipes,
 }
 
 impl std::fmt::Debug for GenerateRecipeApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GenerateRecipeApp")
             .field("service", &self.service)
+            .field("async_recipes", &self.async_recipes)
             .finish_non_exhaustive()
     }
 }
@@ -225,6 +230,11 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    if let Some(answer) =
+        async_recipes::answer(&app.async_recipes, &app.service, &event.payload).await
+    {
+        return Ok(answer);
+    }
     let recorder = MetricsRecorder::new();
     let metrics = &recorder;
     let answer = ENDPOINT
@@ -245,6 +255,13 @@ async fn generate(
     let request = RecipeRequest::from_json(body).inspect_err(|err| {
         tracing::info!(code = err.code(), "request refused");
     })?;
+    if request.mode == Mode::Async {
+        // HTTP requests in async mode never reach here (see `handle`).
+        return Err(ServiceError::invalid(
+            "async mode is for POST /recipes over HTTP; invoke the function with InvocationType=Event instead",
+            vec![ai_chef::error::FieldError::new("mode", "async needs an HTTP request")],
+        ));
+    }
     let response = app.service.generate(&request, deadline, recorder).await.inspect_err(|err| {
         tracing::warn!(code = err.code(), status = err.status(), error = %err, "recipe not generated");
     })?;

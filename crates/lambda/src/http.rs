@@ -1,7 +1,7 @@
 //! The edge of every function: recognising what kind of event arrived (scheduled warm-up,
 //! API Gateway HTTP API v2, SQS, or a direct invocation) and building HTTP API responses.
 
-use crate::error::{FieldError, ServiceError};
+use ai_chef::error::{FieldError, ServiceError};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::eventbridge::EventBridgeEvent;

@@ -5,16 +5,16 @@
 //! [`sdk_config`]); each call is additionally bounded by the time left before the Lambda
 //! deadline through a per-operation timeout override, so no attempt outlives the invocation.
 
-use super::stream::StreamedAnswer;
-use super::wire::{
+use ai_chef::bedrock::stream::StreamedAnswer;
+use ai_chef::bedrock::wire::{
     ClaudeRequest, ClaudeResponse, StopReason, TitanResponse, TitanV1Request, TitanV2Request,
     ANTHROPIC_VERSION,
 };
-use super::{
+use ai_chef::bedrock::{
     ChatModelClient, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, EmbeddingClient,
     ModelCallError, OutputProgress,
 };
-use crate::error::ModelFailure;
+use ai_chef::error::ModelFailure;
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -30,10 +30,22 @@ use std::time::{Duration, Instant};
 /// The same value everywhere, so every call shares one cached HTTP client.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The one HTTP client every SDK client uses: hyper with rustls on ring. The SDK's default
+/// client brings aws-lc (a large C library); ring keeps the bootstrap smaller and the core's
+/// fuzz targets free of it.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// Loads the shared SDK configuration once per container: region, credentials and the
 /// `AWS_ENDPOINT_URL*` overrides come from the environment as the SDK defines them.
 pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(max_attempts)
@@ -48,6 +60,16 @@ pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// The SDK configuration for the batch's model calls: one attempt per call, so that every
+/// throttle reaches the adaptive limit at once (the SDK's hidden retries would keep it from
+/// ever seeing most of them); the dispatcher retries passing failures itself under the lowered
+/// limit (its `LOCAL_RETRIES`). The table and queue clients keep the SDK's standard retries.
+pub fn model_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    sdk.to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build()
 }
 
 /// Bedrock runtime client; cheap to clone, built once per container.

@@ -1,20 +1,22 @@
-//! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response),
-//! `POST /batches` and `GET /batches/{jobId}` (HTTP API v2), and the scheduled warm-up.
-//! The work itself is in [`crate::batch`]; this module only routes events.
+//! `batch-dispatcher`: SQS batches of queued recipe requests (partial-batch response, retried
+//! messages delayed by the backoff), `POST /batches` and `GET /batches/{jobId}` (HTTP API v2,
+//! owned by the submitting principal), and the scheduled warm-up. The work itself is in
+//! [`ai_chef::batch`]; this module only routes events.
 
+use super::principal::principal_of;
 use super::{flush_metrics, warm_up};
-use crate::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
-use crate::batch::dispatch::LOCAL_RETRIES;
-use crate::batch::limiter::{AdaptiveGate, AimdConfig};
-use crate::batch::message::now_ms;
-use crate::batch::queue::JobQueue;
-use crate::batch::store::ResultStore;
-use crate::batch::Dispatcher;
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::RecipeService;
+use crate::dispatch::{Dispatcher, Redelivery, LOCAL_RETRIES};
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
-use crate::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
+use ai_chef::batch::backoff::{RedeliveryDelay, RetryBackoff};
+use ai_chef::batch::limiter::{AdaptiveGate, AimdConfig};
+use ai_chef::batch::message::now_ms;
+use ai_chef::batch::queue::JobQueue;
+use ai_chef::batch::store::ResultStore;
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::RecipeService;
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -34,6 +36,9 @@ pub struct BatchDispatcherApp {
     pub result_ttl_days: u32,
     /// Passing failures a record retries within one invocation before the queue retries it.
     pub local_retries: u32,
+    /// Delays a retried message's return by its receive count; `None`: the queue's
+    /// visibility timeout decides.
+    pub redelivery: Option<(Arc<dyn RedeliveryDelay>, RetryBackoff)>,
 }
 
 impl std::fmt::Debug for BatchDispatcherApp {
@@ -62,7 +67,18 @@ impl BatchDispatcherApp {
             gate: Arc::new(AdaptiveGate::new(AimdConfig::default())),
             result_ttl_days,
             local_retries: LOCAL_RETRIES,
+            redelivery: None,
         }
+    }
+
+    /// The same app making retried messages visible again after `backoff` through `queue`.
+    pub fn with_redelivery(
+        mut self,
+        queue: Arc<dyn RedeliveryDelay>,
+        backoff: RetryBackoff,
+    ) -> Self {
+        self.redelivery = Some((queue, backoff));
+        self
     }
 
     /// The same app with another concurrency policy (a fixed one for comparisons).
@@ -96,6 +112,10 @@ pub async fn handle(
                 deadline,
                 ttl_days: app.result_ttl_days,
                 local_retries: app.local_retries,
+                redelivery: app.redelivery.as_ref().map(|(queue, backoff)| Redelivery {
+                    queue: queue.as_ref(),
+                    backoff: *backoff,
+                }),
             };
             let (response, summary) = dispatcher.run(&event.records).await;
             tracing::info!(
@@ -138,6 +158,7 @@ async fn http(
         let accepted = submit(
             app.store.as_ref(),
             app.queue.as_ref(),
+            &principal_of(request),
             &body,
             now_ms(),
             app.result_ttl_days,
@@ -155,6 +176,7 @@ async fn http(
             let query = &request.query_string_parameters;
             let view = read_job(
                 app.store.as_ref(),
+                &principal_of(request),
                 &job_id,
                 query.first("limit"),
                 query.first("nextToken"),

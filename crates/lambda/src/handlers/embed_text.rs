@@ -2,10 +2,10 @@
 //! (answered with the same JSON), and the scheduled warm-up.
 
 use super::{flush_metrics, JsonEndpoint};
-use crate::deadline::Deadline;
-use crate::embed::{EmbedQuery, EmbeddingService, MAX_BODY_BYTES};
-use crate::error::ServiceError;
-use crate::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::deadline::Deadline;
+use ai_chef::embed::{EmbedQuery, EmbeddingService, MAX_BODY_BYTES};
+use ai_chef::error::ServiceError;
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;

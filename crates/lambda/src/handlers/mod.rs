@@ -2,13 +2,16 @@
 //! kind (warm-up, HTTP, SQS, direct) and answering the contract's JSON. Binaries only build
 //! the app once and hand these to `lambda_runtime::run`.
 
+pub mod async_recipes;
+#[cfg(feature = "jobs")]
 pub mod batch_dispatcher;
 pub mod embed_text;
 pub mod generate_recipe;
+pub mod principal;
 
-use crate::error::ServiceError;
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
-use crate::metrics::{MetricsRecorder, MetricsSink};
+use ai_chef::error::ServiceError;
+use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use serde_json::{json, Value};
 
 /// The contract's warm-up answer; records only a warm-up count.

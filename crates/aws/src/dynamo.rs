@@ -6,10 +6,11 @@
 //! `leaseOwner` and `leaseUntilMs` (while pending), `result` (the generate-recipe response as
 //! JSON text) or `error` (the error object as JSON text), `lastError` (the passing failure of
 //! the latest attempt), `createdAtMs`, `updatedAtMs`, `expiresAt` (TTL, epoch seconds). The
-//! header item (`requestId` = `#job`) holds `total`, `createdAtMs` and `expiresAt`.
+//! header item (`requestId` = `#job`) holds `total`, `createdAtMs`, `expiresAt` and
+//! `principal` (who submitted the job).
 
-use super::message::JOB_HEADER_KEY;
-use super::store::{
+use ai_chef::batch::message::JOB_HEADER_KEY;
+use ai_chef::batch::store::{
     Claim, FinalOutcome, JobHeader, Lease, ResultKey, ResultStatus, ResultStore, ResultsPage,
     StatusCounts, StoreError, StoredResult,
 };
@@ -30,6 +31,11 @@ pub struct DynamoResultStore {
 }
 
 impl DynamoResultStore {
+    /// Built from the shared SDK configuration (once per container).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(sdk), table)
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoResultStore {
             client,
@@ -249,7 +255,8 @@ impl ResultStore for DynamoResultStore {
     }
 
     async fn create_job(&self, header: &JobHeader) -> Result<(), StoreError> {
-        self.client
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("jobId", s(&header.job_id))
@@ -257,10 +264,11 @@ impl ResultStore for DynamoResultStore {
             .item("total", n(header.total))
             .item("createdAtMs", n(header.created_at_ms))
             .item("expiresAt", n(header.expires_at))
-            .condition_expression("attribute_not_exists(jobId)")
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .condition_expression("attribute_not_exists(jobId)");
+        if let Some(principal) = &header.principal {
+            put = put.item("principal", s(principal));
+        }
+        put.send().await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -273,6 +281,7 @@ impl ResultStore for DynamoResultStore {
             total: number(&item, "total").map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
             created_at_ms: number(&item, "createdAtMs").unwrap_or(0),
             expires_at: number(&item, "expiresAt").unwrap_or(0),
+            principal: text(&item, "principal").map(str::to_owned),
         }))
     }
 

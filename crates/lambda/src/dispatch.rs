@@ -9,17 +9,20 @@
 //! is stored `succeeded`, or `failed` when it can never succeed. A passing failure (throttling,
 //! timeout, outage) is first retried within the invocation after a jittered pause, under the
 //! limit the throttle lowered, while time allows; then (or on store trouble) the claim is
-//! released and the message reported for retry.
+//! released and the message reported for retry. A message reported for retry is made visible
+//! again after an exponential delay by its receive count ([`super::backoff`]) when a
+//! [`Redelivery`] is given, rather than after the queue's whole visibility timeout.
 
-use super::api::expires_at;
-use super::limiter::AdaptiveGate;
-use super::message::{now_ms, BatchMessage};
-use super::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
-use crate::deadline::Deadline;
-use crate::error::ServiceError;
-use crate::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
-use crate::metrics::MetricsRecorder;
-use crate::request::RecipeRequest;
+use ai_chef::batch::api::expires_at;
+use ai_chef::batch::backoff::{RedeliveryDelay, RetryBackoff};
+use ai_chef::batch::limiter::AdaptiveGate;
+use ai_chef::batch::message::{now_ms, BatchMessage};
+use ai_chef::batch::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
+use ai_chef::deadline::Deadline;
+use ai_chef::error::ServiceError;
+use ai_chef::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
+use ai_chef::metrics::MetricsRecorder;
+use ai_chef::request::RecipeRequest;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::Value;
@@ -75,6 +78,32 @@ pub struct Dispatcher<'a> {
     pub ttl_days: u32,
     /// Passing failures retried within the invocation before the queue retries the message.
     pub local_retries: u32,
+    /// How retried messages come back; `None` leaves it to the queue's visibility timeout.
+    pub redelivery: Option<Redelivery<'a>>,
+}
+
+/// The queue and the delays for messages reported for retry.
+#[derive(Clone, Copy)]
+pub struct Redelivery<'a> {
+    pub queue: &'a dyn RedeliveryDelay,
+    pub backoff: RetryBackoff,
+}
+
+impl std::fmt::Debug for Redelivery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redelivery")
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receive count SQS attached to a record (1 when absent or unreadable).
+pub fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
 }
 
 impl std::fmt::Debug for Dispatcher<'_> {
@@ -95,6 +124,7 @@ impl Dispatcher<'_> {
             .collect();
         let mut response = SqsBatchResponse::default();
         let mut summary = BatchSummary::default();
+        let mut retried: Vec<&SqsMessage> = Vec::new();
         while let Some((record, outcome)) = work.next().await {
             match outcome {
                 RecordOutcome::Succeeded => summary.succeeded += 1,
@@ -108,8 +138,13 @@ impl Dispatcher<'_> {
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = record.message_id.clone().unwrap_or_default();
                     response.batch_item_failures.push(failure);
+                    retried.push(record);
                 }
             }
+        }
+        if let Some(redelivery) = self.redelivery {
+            futures::future::join_all(retried.into_iter().map(|record| delay(redelivery, record)))
+                .await;
         }
         (response, summary)
     }
@@ -281,14 +316,32 @@ impl Dispatcher<'_> {
     }
 }
 
-/// The SDK configuration for the batch's model calls: one attempt per call, so that every
-/// throttle reaches the adaptive limit at once (the SDK's hidden retries would keep it from
-/// ever seeing most of them); the dispatcher retries passing failures itself under the lowered
-/// limit ([`LOCAL_RETRIES`]). The table and queue clients keep the SDK's standard retries.
-pub fn model_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
-    sdk.to_builder()
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build()
+/// Makes a retried record visible again after the backoff for its receive count. On failure the
+/// queue's visibility timeout applies, as without backoff: the message is never lost.
+async fn delay(redelivery: Redelivery<'_>, record: &SqsMessage) {
+    let Some(receipt_handle) = record.receipt_handle.as_deref() else {
+        return;
+    };
+    let count = receive_count(record);
+    let wait = redelivery.backoff.sample(count);
+    let message_id = record.message_id.as_deref().unwrap_or_default();
+    match redelivery
+        .queue
+        .delay_redelivery(record.event_source_arn.as_deref(), receipt_handle, wait)
+        .await
+    {
+        Ok(()) => tracing::info!(
+            message_id,
+            receive_count = count,
+            delay_s = wait.as_secs(),
+            "retried message visible again after its backoff"
+        ),
+        Err(err) => tracing::warn!(
+            message_id,
+            error = %err,
+            "backoff not applied; the message returns after the visibility timeout"
+        ),
+    }
 }
 
 /// Full-jitter exponential backoff: uniform in `0..=min(cap, base × 2^retry)`.
