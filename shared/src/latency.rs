@@ -82,7 +82,7 @@ impl LatencyProfiles {
             if family.time_to_first_token_ms == 0 || family.time_to_first_token_ms > 120_000 {
                 return Err(invalid("time_to_first_token_ms must be 1..=120000"));
             }
-            let speed_ok = |s: f64| s.is_finite() && s >= 0.0 && s <= 1_000_000.0;
+            let speed_ok = |s: f64| s.is_finite() && (0.0..=1_000_000.0).contains(&s);
             if !speed_ok(family.output_tokens_per_second)
                 || !speed_ok(family.input_tokens_per_second)
                 || family.input_tokens_per_second == 0.0

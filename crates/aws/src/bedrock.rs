@@ -165,28 +165,6 @@ fn failure_for_code(code: Option<&str>) -> ModelFailure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stream_exception_names_map_like_operation_errors() {
-        assert_eq!(
-            failure_for_code(Some("modelStreamErrorException")),
-            ModelFailure::ModelError
-        );
-        assert_eq!(
-            failure_for_code(Some("ThrottlingException")),
-            ModelFailure::Throttling
-        );
-        assert_eq!(
-            failure_for_code(Some("throttlingException")),
-            ModelFailure::Throttling
-        );
-        assert_eq!(failure_for_code(None), ModelFailure::Unknown);
-    }
-}
-
 /// Maps an exception event inside the stream; the modelled variants are matched by type
 /// (their error metadata may carry no code).
 fn classify_stream_event<R: std::fmt::Debug>(
@@ -480,5 +458,27 @@ impl EmbeddingClient for BedrockClient {
             input_tokens: parsed.input_text_token_count,
             latency,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_exception_names_map_like_operation_errors() {
+        assert_eq!(
+            failure_for_code(Some("modelStreamErrorException")),
+            ModelFailure::ModelError
+        );
+        assert_eq!(
+            failure_for_code(Some("ThrottlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(
+            failure_for_code(Some("throttlingException")),
+            ModelFailure::Throttling
+        );
+        assert_eq!(failure_for_code(None), ModelFailure::Unknown);
     }
 }

@@ -434,3 +434,123 @@ async fn a_binary_that_does_not_exist_fails_to_spawn() {
         .unwrap_err();
     assert!(matches!(error, RunnerError::Spawn { .. }), "{error:?}");
 }
+
+/// Posts a response in the Runtime API's streaming mode over a bare connection: chunked,
+/// each chunk written after `gap`, then optional trailers.
+async fn post_streamed(
+    addr: std::net::SocketAddr,
+    request_id: &str,
+    chunks: &[&[u8]],
+    gap: Duration,
+    trailers: &str,
+) -> u16 {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\nHost: {addr}\r\n\
+         Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\
+         Trailer: Lambda-Runtime-Function-Error-Type\r\nTrailer: Lambda-Runtime-Function-Error-Body\r\n\
+         Content-Type: application/vnd.awslambda.http-integration-response\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in chunks {
+        stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .unwrap();
+        stream.write_all(chunk).await.unwrap();
+        stream.write_all(b"\r\n").await.unwrap();
+        stream.flush().await.unwrap();
+        tokio::time::sleep(gap).await;
+    }
+    stream
+        .write_all(format!("0\r\n{trailers}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn streamed_responses_keep_their_prelude_chunk_times_and_trailer_errors() {
+    let mut function = FunctionProcess::spawn(fixture("idle")).await.unwrap();
+    let addr = function.runtime_api_addr();
+    let prelude: &[u8] = br#"{"statusCode":201,"headers":{"content-type":"text/event-stream"}}"#;
+    let gap = Duration::from_millis(150);
+
+    let runtime_side = async {
+        let (_, headers, _) =
+            raw_request(addr, "GET", "/2018-06-01/runtime/invocation/next", "").await;
+        let request_id = header_value(&headers, "lambda-runtime-aws-request-id").unwrap();
+        let delimiter: &[u8] = &[0; 8];
+        let chunks: [&[u8]; 4] = [
+            prelude,
+            delimiter,
+            b"event: a\ndata: 1\n\n",
+            b"event: b\ndata: 2\n\n",
+        ];
+        post_streamed(addr, &request_id, &chunks, gap, "").await
+    };
+    let (invocation, status) = tokio::join!(function.invoke(json!({"n": 1}), INVOKE), runtime_side);
+    assert_eq!(status, 202);
+    let invocation = invocation.unwrap();
+    let stream = invocation.stream.unwrap();
+    assert_eq!(stream.status_code(), 201);
+    assert_eq!(
+        &stream.body[..],
+        b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n"
+    );
+    assert_eq!(
+        invocation.outcome,
+        Outcome::Response(json!({"statusCode": 201,
+            "headers": {"content-type": "text/event-stream"},
+            "body": "event: a\ndata: 1\n\nevent: b\ndata: 2\n\n"}))
+    );
+    // The second event arrived a gap after the first: arrival times are the chunks' own.
+    let first = stream.arrival_of(0).unwrap();
+    let second = stream.arrival_of(18).unwrap();
+    assert!(
+        second >= first + gap - Duration::from_millis(20),
+        "{first:?} {second:?}"
+    );
+    assert_eq!(stream.arrival_of(18 + 18), None);
+
+    // An error after part of the body: reported in the trailers, base64 as Lambda's runtimes do.
+    let runtime_side = async {
+        let (_, headers, _) =
+            raw_request(addr, "GET", "/2018-06-01/runtime/invocation/next", "").await;
+        let request_id = header_value(&headers, "lambda-runtime-aws-request-id").unwrap();
+        let delimiter: &[u8] = &[0; 8];
+        let chunks: [&[u8]; 3] = [prelude, delimiter, b"event: a\ndata: 1\n\n"];
+        let trailers = "Lambda-Runtime-Function-Error-Type: Runtime.StreamError\r\n\
+                        Lambda-Runtime-Function-Error-Body: bW9kZWwgd2VudCBhd2F5\r\n";
+        post_streamed(addr, &request_id, &chunks, Duration::ZERO, trailers).await
+    };
+    let (invocation, status) = tokio::join!(function.invoke(json!({"n": 2}), INVOKE), runtime_side);
+    assert_eq!(status, 202);
+    let invocation = invocation.unwrap();
+    assert_eq!(
+        invocation.outcome,
+        Outcome::Error {
+            error_type: "Runtime.StreamError".into(),
+            error_message: "model went away".into()
+        }
+    );
+    assert_eq!(
+        &invocation.stream.unwrap().body[..],
+        b"event: a\ndata: 1\n\n"
+    );
+
+    // A stream that never ends its prelude is refused as unusable.
+    let runtime_side = async {
+        let (_, headers, _) =
+            raw_request(addr, "GET", "/2018-06-01/runtime/invocation/next", "").await;
+        let request_id = header_value(&headers, "lambda-runtime-aws-request-id").unwrap();
+        post_streamed(addr, &request_id, &[prelude], Duration::ZERO, "").await
+    };
+    let (invocation, _) = tokio::join!(function.invoke(json!({"n": 3}), INVOKE), runtime_side);
+    assert!(
+        matches!(invocation, Err(RunnerError::InvalidStream { .. })),
+        "{invocation:?}"
+    );
+}
