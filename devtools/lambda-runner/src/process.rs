@@ -501,6 +501,14 @@ impl FunctionProcess {
         }
     }
 
+    /// CPU time the process's threads have used so far (Linux only), in nanoseconds.
+    pub fn cpu_time_ns(&self) -> Option<u64> {
+        if self.exit_status.is_some() {
+            return None;
+        }
+        rss::cpu_time_ns(self.pid)
+    }
+
     /// Peak resident memory of the process so far (`VmHWM`, Linux only), in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         if self.exit_status.is_some() {
