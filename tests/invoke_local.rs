@@ -80,7 +80,11 @@ async fn a_relative_deadline_header_is_replaced_and_a_past_one_still_answers_504
     let (status, body) = http_parts(&response(past.outcome));
     assert_eq!(status, 504, "{body:#}");
     assert_eq!(body["error"]["code"], "deadline_exceeded");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(emu.stats().claude.calls, 0);
 
     // cargo-lambda 1.9.2's watch: 600000, a duration. Twice, so the warning shows once.
@@ -91,7 +95,9 @@ async fn a_relative_deadline_header_is_replaced_and_a_past_one_still_answers_504
             .unwrap();
         let (status, body) = http_parts(&response(relative.outcome));
         assert_eq!(status, 200, "{body:#}");
-        assert!(body["recipe"]["ingredients"].as_array().is_some_and(|i| !i.is_empty()));
+        assert!(body["recipe"]["ingredients"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()));
     }
     assert!(emu.stats().claude.successes >= 1);
     let stderr = process.stderr_tail();

@@ -242,7 +242,11 @@ async fn warn_lines_carry_the_request_id_function_name_and_cold_start() {
     println!("{stderr}");
     for (invocation, cold_start) in [(&first, true), (&second, false)] {
         let lines = lines_of(&stderr, &invocation.request_id);
-        assert!(!lines.is_empty(), "no line with requestId {}", invocation.request_id);
+        assert!(
+            !lines.is_empty(),
+            "no line with requestId {}",
+            invocation.request_id
+        );
         for line in &lines {
             assert_eq!(line["level"], "WARN", "{line}");
             assert_lambda_fields(line, cold_start);
@@ -251,7 +255,12 @@ async fn warn_lines_carry_the_request_id_function_name_and_cold_start() {
             .iter()
             .find(|l| l["message"] == "model call failed")
             .unwrap_or_else(|| panic!("no model call line in {lines:#?}"));
-        assert!(call["modelId"].as_str().is_some_and(|m| m.contains("claude")), "{call}");
+        assert!(
+            call["modelId"]
+                .as_str()
+                .is_some_and(|m| m.contains("claude")),
+            "{call}"
+        );
         assert_eq!(call["attempt"], 1, "{call}");
         assert!(call["latencyMs"].is_u64(), "{call}");
         assert!(lines.iter().any(|l| l["message"] == "recipe not generated"));
@@ -288,8 +297,16 @@ async fn info_lines_of_a_recipe_carry_the_model_call() {
         .iter()
         .find(|l| l["message"] == "model call")
         .unwrap_or_else(|| panic!("no model call line in {lines:#?}"));
-    assert!(call["modelId"].as_str().is_some_and(|m| m.contains("claude")), "{call}");
+    assert!(
+        call["modelId"]
+            .as_str()
+            .is_some_and(|m| m.contains("claude")),
+        "{call}"
+    );
     assert_eq!(call["attempt"], 1, "{call}");
-    assert!(call["latencyMs"].is_u64() && call["outputTokens"].is_u64(), "{call}");
+    assert!(
+        call["latencyMs"].is_u64() && call["outputTokens"].is_u64(),
+        "{call}"
+    );
     process.shutdown().await.unwrap();
 }

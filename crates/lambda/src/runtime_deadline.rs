@@ -38,7 +38,11 @@ pub enum DeadlineSource {
 
 /// The deadline as milliseconds since the epoch, and how it was found. Pure: `now_ms` is the
 /// current epoch time, `timeout` the function's configured timeout.
-pub fn plausible_deadline_ms(header_ms: u64, now_ms: u64, timeout: Duration) -> (u64, DeadlineSource) {
+pub fn plausible_deadline_ms(
+    header_ms: u64,
+    now_ms: u64,
+    timeout: Duration,
+) -> (u64, DeadlineSource) {
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let past_any_timeout = header_ms.saturating_add(timeout_ms) < now_ms;
     if header_ms < EPOCH_FLOOR_MS || past_any_timeout {

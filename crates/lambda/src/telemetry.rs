@@ -255,10 +255,7 @@ where
         if !nested.is_empty() {
             line.push(("fields".to_owned(), Value::Object(nested)));
         }
-        line.push((
-            "target".to_owned(),
-            Value::from(event.metadata().target()),
-        ));
+        line.push(("target".to_owned(), Value::from(event.metadata().target())));
 
         writer.write_char('{')?;
         for (index, (key, value)) in line.iter().enumerate() {

@@ -331,8 +331,12 @@ mod tests {
         let table = FoodTable::embedded();
         let cache = AdmissibilityCache::default();
         let requests = [
-            request(serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "budget": 9000}})),
-            request(serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "maxCalories": 500}})),
+            request(
+                serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "budget": 9000}}),
+            ),
+            request(
+                serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "maxCalories": 500}}),
+            ),
             request(serde_json::json!({"target": "vegan", "profile": {"allergies": ["밀"]}})),
             request(serde_json::json!({"target": "balanced"})),
         ];
@@ -341,12 +345,23 @@ mod tests {
             // Twice: the second pass reads the memo.
             for _ in 0..2 {
                 for food in table.foods() {
-                    assert_eq!(profile.admits(food, table), admissible(food, table, r), "{}", food.id);
+                    assert_eq!(
+                        profile.admits(food, table),
+                        admissible(food, table, r),
+                        "{}",
+                        food.id
+                    );
                 }
             }
         }
         // The two keto requests differ only in limits: one planned profile serves both.
-        assert!(Arc::ptr_eq(&cache.for_request(&requests[0]), &cache.for_request(&requests[1])));
-        assert!(!Arc::ptr_eq(&cache.for_request(&requests[0]), &cache.for_request(&requests[2])));
+        assert!(Arc::ptr_eq(
+            &cache.for_request(&requests[0]),
+            &cache.for_request(&requests[1])
+        ));
+        assert!(!Arc::ptr_eq(
+            &cache.for_request(&requests[0]),
+            &cache.for_request(&requests[2])
+        ));
     }
 }

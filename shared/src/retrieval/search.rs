@@ -95,7 +95,10 @@ const LANES: usize = 8;
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
-    let (a, b) = (a.get(..len).unwrap_or_default(), b.get(..len).unwrap_or_default());
+    let (a, b) = (
+        a.get(..len).unwrap_or_default(),
+        b.get(..len).unwrap_or_default(),
+    );
     let mut lanes = [0.0f32; LANES];
     let mut a_chunks = a.chunks_exact(LANES);
     let mut b_chunks = b.chunks_exact(LANES);
