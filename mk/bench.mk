@@ -12,6 +12,6 @@ BENCH_SMOKE_OUT ?= .demo/bench-smoke.md
 bench:
 	devtools/lambda-runner/bench.sh
 
-## bench-smoke: the same pipeline with tiny samples into $(BENCH_SMOKE_OUT) (checks it runs, not the figures)
+## bench-smoke: the same pipeline with tiny samples into .demo/bench-smoke.md, or BENCH_SMOKE_OUT (checks it runs, not the figures)
 bench-smoke:
 	BENCH_SPAWNS=2 BENCH_COUNT=20 BENCH_WARMUP=2 BENCH_OUT=$(BENCH_SMOKE_OUT) devtools/lambda-runner/bench.sh

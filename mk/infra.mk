@@ -2,10 +2,7 @@
 # Included by the top-level Makefile (`include mk/infra.mk`); every recipe runs from the
 # repository root and its logic lives in infra/scripts so it can also be run by hand.
 
-INVOKE_FUNCTION ?= generate-recipe
-INVOKE_EVENT ?= events/apigw-post-recipes-keto.json
-
-.PHONY: check-infra build lambda-build deploy invoke-local install-infra-tools install-lambda-tools
+.PHONY: check-infra build lambda-build deploy install-infra-tools install-lambda-tools
 
 ## check-infra: cfn-lint (+ serverless rules), sam validate --lint, cfn-guard on the template and its SAM transform, bad-fixture and risky-edit tests
 check-infra: tools
@@ -20,10 +17,6 @@ lambda-build:
 ## deploy: sam build + sam deploy, unattended (after `make index BEDROCK=aws`); DEPLOY_ARGS go to sam deploy
 deploy: tools install-lambda-tools
 	infra/scripts/deploy.sh $(DEPLOY_ARGS)
-
-## invoke-local: run INVOKE_FUNCTION under cargo lambda watch with INVOKE_EVENT, then stop
-invoke-local:
-	infra/scripts/invoke-local.sh $(INVOKE_FUNCTION) $(INVOKE_EVENT)
 
 ## install-infra-tools: the pinned infrastructure checkers (same as `make tools`)
 install-infra-tools: tools

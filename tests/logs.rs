@@ -1,16 +1,23 @@
-//! Logs never carry the profile's health data at info level (or above): requests that
-//! succeed, get repaired, fail every check, are refused, or meet broken model output are run
-//! with a JSON subscriber like the functions' own (`telemetry::init`: JSON, INFO) writing to a
-//! buffer, and no captured line may contain a health condition or an allergy.
+//! Logs as AWS users read them, and without health data.
+//!
+//! - Requests that succeed, get repaired, fail every check, are refused, or meet broken model
+//!   output run with the functions' own subscriber (`telemetry::subscriber`, INFO) writing to
+//!   a buffer; no captured line may contain a health condition or an allergy.
+//! - The real binary, driven through the Runtime API at `RUST_LOG=warn` and `info`: every
+//!   line of an invocation carries Lambda's JSON log fields at the top level (`timestamp`,
+//!   `level`, `message`, `requestId`) plus `functionName` and `coldStart` (true on the first
+//!   invocation only), and the model-call lines carry `modelId`, `attempt` and `latencyMs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ai_chef_lambda::handlers::generate_recipe::handle;
 use ai_chef_tests::*;
+use lambda_runner::{FunctionProcess, Invocation, Outcome, OutputMode, SpawnOptions};
 use lambda_runtime::tracing;
 use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
 use serde_json::{json, Value};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,12 +61,8 @@ async fn post(plan: &str, body: &Value) -> u16 {
 #[tokio::test]
 async fn no_health_condition_or_allergy_reaches_an_info_log_line() {
     let buffer = Buffer::default();
-    let subscriber = tracing::subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_current_span(true)
-        .with_writer(buffer.clone())
-        .finish();
+    let subscriber =
+        ai_chef_lambda::telemetry::subscriber("generate-recipe", "info", buffer.clone());
     // The test runs on a current-thread runtime: every task of the handler and the SDK
     // runs on this thread and sees this subscriber.
     let _guard = tracing::dispatcher::set_default(&tracing::Dispatch::new(subscriber));
@@ -117,7 +120,7 @@ async fn no_health_condition_or_allergy_reaches_an_info_log_line() {
         .collect();
     let messages: Vec<&str> = service_lines
         .iter()
-        .filter_map(|l| l["fields"]["message"].as_str())
+        .filter_map(|l| l["message"].as_str())
         .collect();
     for expected in [
         "recipe passed every check",
@@ -156,4 +159,154 @@ async fn no_health_condition_or_allergy_reaches_an_info_log_line() {
         "health data in logs:\n{}",
         leaks.join("\n")
     );
+}
+
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// The debug binary of a function, built on first use when `cargo test` did not build it.
+fn binary(name: &str) -> PathBuf {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // target/debug/deps/logs-<hash> → target/debug
+    let dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", name])
+            .current_dir(repo_root())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p {name} failed");
+    }
+    path
+}
+
+async fn generate_recipe_process(endpoint: &str, level: &str) -> FunctionProcess {
+    let options = SpawnOptions::new(binary("generate-recipe"))
+        .function_name("ai-chef-GenerateRecipe")
+        .output(OutputMode::Quiet)
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
+        .env("RUST_LOG", level);
+    let mut process = FunctionProcess::spawn(options).await.unwrap();
+    process.wait_ready(Duration::from_secs(30)).await.unwrap();
+    process
+}
+
+async fn invoke(process: &mut FunctionProcess, event: Value) -> (Invocation, u16) {
+    let invocation = process
+        .invoke(event, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let status = match &invocation.outcome {
+        Outcome::Response(v) if v.get("statusCode").is_some() => http_parts(v).0,
+        Outcome::Response(_) => 0,
+        Outcome::Error { error_message, .. } => panic!("function error {error_message}"),
+    };
+    (invocation, status)
+}
+
+/// The JSON lines of stderr that belong to `request_id`'s invocation (by the field under
+/// test), every line parsed: a line that is not JSON fails the test.
+fn lines_of(stderr: &str, request_id: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|l| l["requestId"] == request_id)
+        .collect()
+}
+
+fn assert_lambda_fields(line: &Value, cold_start: bool) {
+    for key in ["timestamp", "level", "message"] {
+        assert!(line[key].is_string(), "{key} missing: {line}");
+    }
+    assert_eq!(line["functionName"], "ai-chef-GenerateRecipe", "{line}");
+    assert_eq!(line["coldStart"], cold_start, "{line}");
+    assert!(line.get("span").is_none(), "nested span: {line}");
+}
+
+#[tokio::test]
+async fn warn_lines_carry_the_request_id_function_name_and_cold_start() {
+    let emu = emulator(Some(r#"{"errors": {"error": "AccessDeniedException"}}"#)).await;
+    let mut process = generate_recipe_process(&emu.endpoint(), "warn").await;
+    let (first, status) = invoke(&mut process, load_event(KETO)).await;
+    assert_eq!(status, 503);
+    let (second, status) = invoke(&mut process, load_event(KETO)).await;
+    assert_eq!(status, 503);
+    let stderr = process.stderr_tail();
+    println!("{stderr}");
+    for (invocation, cold_start) in [(&first, true), (&second, false)] {
+        let lines = lines_of(&stderr, &invocation.request_id);
+        assert!(
+            !lines.is_empty(),
+            "no line with requestId {}",
+            invocation.request_id
+        );
+        for line in &lines {
+            assert_eq!(line["level"], "WARN", "{line}");
+            assert_lambda_fields(line, cold_start);
+        }
+        let call = lines
+            .iter()
+            .find(|l| l["message"] == "model call failed")
+            .unwrap_or_else(|| panic!("no model call line in {lines:#?}"));
+        assert!(
+            call["modelId"]
+                .as_str()
+                .is_some_and(|m| m.contains("claude")),
+            "{call}"
+        );
+        assert_eq!(call["attempt"], 1, "{call}");
+        assert!(call["latencyMs"].is_u64(), "{call}");
+        assert!(lines.iter().any(|l| l["message"] == "recipe not generated"));
+    }
+    // At warn, every line of the process is a warning or worse and belongs to an invocation.
+    for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+        let line: Value = serde_json::from_str(line).unwrap();
+        assert!(line["requestId"].is_string(), "no requestId: {line}");
+    }
+    process.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn info_lines_of_a_recipe_carry_the_model_call() {
+    let emu = emulator(None).await;
+    let mut process = generate_recipe_process(&emu.endpoint(), "info").await;
+    let (warm, _) = invoke(&mut process, load_event("scheduled-warmup.json")).await;
+    let (recipe, status) = invoke(&mut process, load_event(KETO)).await;
+    assert_eq!(status, 200);
+    let stderr = process.stderr_tail();
+    println!("{stderr}");
+    let warm_lines = lines_of(&stderr, &warm.request_id);
+    let warm_line = warm_lines
+        .iter()
+        .find(|l| l["message"] == "warm-up event")
+        .unwrap_or_else(|| panic!("no warm-up line in {stderr}"));
+    assert_eq!(warm_line["level"], "INFO");
+    assert_lambda_fields(warm_line, true);
+    let lines = lines_of(&stderr, &recipe.request_id);
+    for line in &lines {
+        assert_lambda_fields(line, false);
+    }
+    let call = lines
+        .iter()
+        .find(|l| l["message"] == "model call")
+        .unwrap_or_else(|| panic!("no model call line in {lines:#?}"));
+    assert!(
+        call["modelId"]
+            .as_str()
+            .is_some_and(|m| m.contains("claude")),
+        "{call}"
+    );
+    assert_eq!(call["attempt"], 1, "{call}");
+    assert!(
+        call["latencyMs"].is_u64() && call["outputTokens"].is_u64(),
+        "{call}"
+    );
+    process.shutdown().await.unwrap();
 }

@@ -385,11 +385,12 @@ impl RecipeService {
             let answer = match outcome {
                 Ok(answer) => {
                     metrics.record_call(&model_id, CallStatus::Success, answer.latency);
+                    tracing::info!(model_id = %model_id, attempt = attempts, latency_ms = answer.latency.as_millis() as u64, input_tokens = answer.input_tokens, output_tokens = answer.output_tokens, "model call");
                     answer
                 }
                 Err(err) => {
                     metrics.record_call(&model_id, CallStatus::Error, err.latency);
-                    tracing::warn!(attempt = attempts, failure = ?err.failure, timed_out = err.timed_out, "model call failed");
+                    tracing::warn!(model_id = %model_id, attempt = attempts, latency_ms = err.latency.as_millis() as u64, failure = ?err.failure, timed_out = err.timed_out, "model call failed");
                     let next = candidates.get(candidate + 1).copied();
                     match next {
                         Some(next) if !err.timed_out && calls_for_fallback(err.failure) => {

@@ -38,6 +38,7 @@ pub struct Foundation {
 impl Foundation {
     pub async fn from_env() -> Result<Foundation, InitError> {
         let config = Config::from_env()?;
+        crate::runtime_deadline::init_from_env().map_err(|e| InitError::Other(e.to_string()))?;
         let sdk = sdk_config(config.bedrock_max_attempts).await;
         Ok(Foundation {
             config: Arc::new(config),

@@ -9,4 +9,5 @@ pub mod app;
 pub mod dispatch;
 pub mod handlers;
 pub mod http;
+pub mod runtime_deadline;
 pub mod telemetry;

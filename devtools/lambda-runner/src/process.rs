@@ -480,6 +480,20 @@ impl FunctionProcess {
         event: impl Into<Bytes>,
         timeout: Duration,
     ) -> Result<Invocation, RunnerError> {
+        let deadline_ms =
+            epoch_ms_now().saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        self.invoke_with_deadline_header(event, deadline_ms, timeout)
+            .await
+    }
+
+    /// Invokes the function sending `deadline_header_ms` as `Lambda-Runtime-Deadline-Ms` as
+    /// is (a past or relative value, as some emulators send), waiting up to `timeout`.
+    pub async fn invoke_with_deadline_header(
+        &mut self,
+        event: impl Into<Bytes>,
+        deadline_header_ms: u64,
+        timeout: Duration,
+    ) -> Result<Invocation, RunnerError> {
         let event = event.into();
         serde_json::from_slice::<serde::de::IgnoredAny>(&event)
             .map_err(RunnerError::InvalidEvent)?;
@@ -487,8 +501,7 @@ impl FunctionProcess {
             return Err(self.process_exited().await);
         }
         let request_id = new_request_id();
-        let deadline_ms =
-            epoch_ms_now().saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        let deadline_ms = deadline_header_ms;
         let mut completed = self.api.enqueue(&request_id, event, deadline_ms);
 
         enum Event {
@@ -609,6 +622,14 @@ impl FunctionProcess {
                 self.exit_status = Some(status);
             }
         }
+    }
+
+    /// CPU time the process's threads have used so far (Linux only), in nanoseconds.
+    pub fn cpu_time_ns(&self) -> Option<u64> {
+        if self.exit_status.is_some() {
+            return None;
+        }
+        rss::cpu_time_ns(self.pid)
     }
 
     /// Peak resident memory of the process so far (`VmHWM`, Linux only), in KiB.

@@ -1,11 +1,14 @@
 //! The pure halves of prompt grounding: the retrieval query built from a request, the
 //! admissibility of a food for that request (never offer an allergen or a food the diet
-//! excludes), and the facts block rendered into the prompt.
+//! excludes; planned once per distinct profile and judged once per food, see
+//! [`AdmissibilityCache`]), and the facts block rendered into the prompt.
 
-use crate::domain::{Language, Recipe, RecipeIngredient, Target};
+use crate::domain::{Language, Profile, Recipe, RecipeIngredient, Target};
 use crate::nutrition::{analyze, Food, FoodTable};
 use crate::request::RecipeRequest;
 use crate::rules::{self, Rule};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// The query is short by design; the cap only guards against a pathological request.
 pub const MAX_QUERY_CHARS: usize = 2_000;
@@ -44,49 +47,143 @@ pub fn query_text(request: &RecipeRequest) -> String {
     query
 }
 
-/// Whether `food` may be suggested for `request`: a recipe made of it alone would pass every
-/// allergen check and every exclusion (vegan, vegetarian, gluten ...) of the request. The
-/// verifier's own rules decide, so the facts never contradict the checks.
-pub fn admissible(food: &Food, table: &FoodTable, request: &RecipeRequest) -> bool {
-    let plan = rules::plan(request.target, &request.profile);
-    let exclusions: Vec<String> = plan
-        .rules
-        .iter()
-        .filter(|planned| matches!(planned.rule, Rule::Exclude(_)))
-        .map(|planned| planned.rule.name())
-        .collect();
-    if exclusions.is_empty() && request.profile.allergies.is_empty() {
-        return true;
+/// What decides whether a food may be offered: the diet target, the allergies and the health
+/// conditions. The rest of the profile (budget, calorie cap, cooking level) adds limits, never
+/// exclusions, so two requests with the same key admit the same foods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AdmissibilityKey {
+    target: Target,
+    allergies: Vec<String>,
+    health_conditions: Vec<String>,
+}
+
+impl AdmissibilityKey {
+    pub fn of(request: &RecipeRequest) -> AdmissibilityKey {
+        AdmissibilityKey {
+            target: request.target,
+            allergies: request.profile.allergies.clone(),
+            health_conditions: request.profile.health_conditions.clone(),
+        }
     }
-    let recipe = Recipe {
-        recipe_name: food.name_ko.clone(),
-        description: String::new(),
-        cooking_time: 0,
-        difficulty: String::new(),
-        servings: 1,
-        ingredients: vec![RecipeIngredient {
-            name: food.name_ko.clone(),
-            amount: "100".to_owned(),
-            unit: "g".to_owned(),
-        }],
-        instructions: Vec::new(),
-        nutrition_tips: String::new(),
-        keto_notes: None,
-    };
-    let nutrition = analyze(&recipe, table);
-    let facts = |id: &str| table.find_by_id(id).map(|f| f.per_100g);
-    let evaluation = rules::evaluate(
-        request.target,
-        &request.profile,
-        &recipe,
-        &nutrition,
-        &facts,
-    );
-    evaluation
-        .checks
-        .iter()
-        .filter(|check| check.rule.starts_with("allergen:") || exclusions.contains(&check.rule))
-        .all(|check| check.passed)
+}
+
+/// The allergen and exclusion rules of one [`AdmissibilityKey`], planned once, with the
+/// verdict of every food judged so far.
+#[derive(Debug)]
+pub struct ProfileAdmissibility {
+    target: Target,
+    /// The key's allergies and conditions only: nothing else of a profile excludes a food.
+    profile: Profile,
+    /// Names of the plan's exclusion rules (vegan, vegetarian, gluten ...).
+    exclusions: Vec<String>,
+    /// Food id → verdict. A plain map under a lock rather than a cache: it can never hold
+    /// more than the table's rows, so nothing needs evicting.
+    verdicts: RwLock<HashMap<String, bool>>,
+}
+
+impl ProfileAdmissibility {
+    pub fn new(key: AdmissibilityKey) -> ProfileAdmissibility {
+        let profile = Profile {
+            allergies: key.allergies,
+            health_conditions: key.health_conditions,
+            ..Profile::default()
+        };
+        let exclusions = rules::plan(key.target, &profile)
+            .rules
+            .iter()
+            .filter(|planned| matches!(planned.rule, Rule::Exclude(_)))
+            .map(|planned| planned.rule.name())
+            .collect();
+        ProfileAdmissibility {
+            target: key.target,
+            profile,
+            exclusions,
+            verdicts: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `food` (a row of `table`, the one table this profile is used with) may be
+    /// offered; judged once per food.
+    pub fn admits(&self, food: &Food, table: &FoodTable) -> bool {
+        if self.exclusions.is_empty() && self.profile.allergies.is_empty() {
+            return true;
+        }
+        if let Some(known) = self
+            .verdicts
+            .read()
+            .ok()
+            .and_then(|verdicts| verdicts.get(&food.id).copied())
+        {
+            return known;
+        }
+        let verdict = self.judge(food, table);
+        if let Ok(mut verdicts) = self.verdicts.write() {
+            verdicts.insert(food.id.clone(), verdict);
+        }
+        verdict
+    }
+
+    /// A recipe made of the food alone must pass every allergen check and every exclusion.
+    /// The verifier's own rules decide, so the facts never contradict the checks.
+    fn judge(&self, food: &Food, table: &FoodTable) -> bool {
+        let recipe = Recipe {
+            recipe_name: food.name_ko.clone(),
+            description: String::new(),
+            cooking_time: 0,
+            difficulty: String::new(),
+            servings: 1,
+            ingredients: vec![RecipeIngredient {
+                name: food.name_ko.clone(),
+                amount: "100".to_owned(),
+                unit: "g".to_owned(),
+            }],
+            instructions: Vec::new(),
+            nutrition_tips: String::new(),
+            keto_notes: None,
+        };
+        let nutrition = analyze(&recipe, table);
+        let facts = |id: &str| table.find_by_id(id).map(|f| f.per_100g);
+        let evaluation = rules::evaluate(self.target, &self.profile, &recipe, &nutrition, &facts);
+        evaluation
+            .checks
+            .iter()
+            .filter(|check| {
+                check.rule.starts_with("allergen:") || self.exclusions.contains(&check.rule)
+            })
+            .all(|check| check.passed)
+    }
+}
+
+/// Distinct profiles kept; a profile's entry is small (its rules and one flag per food).
+const ADMISSIBILITY_PROFILES: u64 = 1_000;
+
+/// Admissibility per distinct [`AdmissibilityKey`], so the rules run once per profile and
+/// food rather than on every request.
+#[derive(Debug, Clone)]
+pub struct AdmissibilityCache {
+    profiles: moka::sync::Cache<AdmissibilityKey, Arc<ProfileAdmissibility>>,
+}
+
+impl Default for AdmissibilityCache {
+    fn default() -> Self {
+        AdmissibilityCache {
+            profiles: moka::sync::Cache::new(ADMISSIBILITY_PROFILES),
+        }
+    }
+}
+
+impl AdmissibilityCache {
+    /// The request's profile admissibility, planned on first use.
+    pub fn for_request(&self, request: &RecipeRequest) -> Arc<ProfileAdmissibility> {
+        let key = AdmissibilityKey::of(request);
+        self.profiles
+            .get_with_by_ref(&key, || Arc::new(ProfileAdmissibility::new(key.clone())))
+    }
+}
+
+/// Whether `food` may be suggested for `request`, judged afresh (no cache).
+pub fn admissible(food: &Food, table: &FoodTable, request: &RecipeRequest) -> bool {
+    ProfileAdmissibility::new(AdmissibilityKey::of(request)).admits(food, table)
 }
 
 /// The id as a reader can trace it: `NDB 10005` for SR28 rows, `MFDS 김` for Korean staples.
@@ -227,5 +324,44 @@ mod tests {
         let vegan = request(serde_json::json!({"target": "vegan"}));
         assert!(!admissible(belly, table, &vegan));
         assert!(admissible(peanut, table, &vegan));
+    }
+
+    #[test]
+    fn the_cache_agrees_with_a_fresh_judgement_for_every_food() {
+        let table = FoodTable::embedded();
+        let cache = AdmissibilityCache::default();
+        let requests = [
+            request(
+                serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "budget": 9000}}),
+            ),
+            request(
+                serde_json::json!({"target": "keto", "profile": {"allergies": ["땅콩", "우유"], "maxCalories": 500}}),
+            ),
+            request(serde_json::json!({"target": "vegan", "profile": {"allergies": ["밀"]}})),
+            request(serde_json::json!({"target": "balanced"})),
+        ];
+        for r in &requests {
+            let profile = cache.for_request(r);
+            // Twice: the second pass reads the memo.
+            for _ in 0..2 {
+                for food in table.foods() {
+                    assert_eq!(
+                        profile.admits(food, table),
+                        admissible(food, table, r),
+                        "{}",
+                        food.id
+                    );
+                }
+            }
+        }
+        // The two keto requests differ only in limits: one planned profile serves both.
+        assert!(Arc::ptr_eq(
+            &cache.for_request(&requests[0]),
+            &cache.for_request(&requests[1])
+        ));
+        assert!(!Arc::ptr_eq(
+            &cache.for_request(&requests[0]),
+            &cache.for_request(&requests[2])
+        ));
     }
 }

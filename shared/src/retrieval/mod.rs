@@ -197,6 +197,8 @@ pub struct NutritionRetrieval {
     /// and read by the synchronous [`NameFallback`]. A memo, not a response cache: it is on
     /// whatever the cache settings, and bounded.
     resolved: moka::sync::Cache<String, Option<usize>>,
+    /// Which foods each distinct profile admits, judged once per profile and food.
+    admissibility: facts::AdmissibilityCache,
 }
 
 impl std::fmt::Debug for NutritionRetrieval {
@@ -254,6 +256,7 @@ impl NutritionRetrieval {
             embeddings: EmbeddingService::new(config, client),
             settings,
             resolved: moka::sync::Cache::new(RESOLVED_NAMES_CAPACITY),
+            admissibility: facts::AdmissibilityCache::default(),
         })
     }
 
@@ -329,6 +332,7 @@ impl NutritionRetrieval {
                 .collect::<Vec<_>>()
             })
             .unwrap_or_default();
+        let admissibility = self.admissibility.for_request(request);
         let mut retrieved_taken = 0usize;
         for (food, from_query) in on_hand
             .map(|f| (f, false))
@@ -339,7 +343,7 @@ impl NutritionRetrieval {
             {
                 break;
             }
-            if chosen.iter().any(|c| c.id == food.id) || !facts::admissible(food, table, request) {
+            if chosen.iter().any(|c| c.id == food.id) || !admissibility.admits(food, table) {
                 continue;
             }
             retrieved_taken += usize::from(from_query);

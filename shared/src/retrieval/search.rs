@@ -1,5 +1,5 @@
 //! Exact nearest-neighbour search over the nutrition index: cosine similarity of unit
-//! vectors (a dot product), top k by a bounded selection. Some hundred rows of a few hundred
+//! vectors (a dot product), top k by a bounded selection in one pass. Some hundred rows of a few hundred
 //! dimensions take tens of microseconds, so no approximate index is warranted.
 
 use std::cmp::Ordering;
@@ -18,27 +18,36 @@ pub fn top_k(vectors: &[f32], dimensions: usize, query: &[f32], k: usize) -> Vec
     if dimensions == 0 || query.len() != dimensions || k == 0 {
         return Vec::new();
     }
-    let mut scored: Vec<Neighbour> = vectors
-        .chunks_exact(dimensions)
-        .enumerate()
-        .map(|(row, v)| Neighbour {
-            row,
-            similarity: dot(v, query),
-        })
-        .filter(|n| n.similarity.is_finite())
-        .collect();
-    let better = |a: &Neighbour, b: &Neighbour| {
+    // `a` ranks before `b`: higher similarity, then the lower row.
+    let before = |a: &Neighbour, b: &Neighbour| {
         b.similarity
             .partial_cmp(&a.similarity)
             .unwrap_or(Ordering::Equal)
             .then(a.row.cmp(&b.row))
     };
-    if scored.len() > k {
-        scored.select_nth_unstable_by(k - 1, better);
-        scored.truncate(k);
+    // The best k so far, kept sorted: one pass, no per-row allocation, and a row that cannot
+    // enter costs one comparison with the current k-th.
+    let mut best: Vec<Neighbour> = Vec::with_capacity(k + 1);
+    for (row, vector) in vectors.chunks_exact(dimensions).enumerate() {
+        let candidate = Neighbour {
+            row,
+            similarity: dot(vector, query),
+        };
+        if !candidate.similarity.is_finite() {
+            continue;
+        }
+        if best.len() == k
+            && best
+                .last()
+                .is_some_and(|worst| before(&candidate, worst) != Ordering::Less)
+        {
+            continue;
+        }
+        let at = best.partition_point(|kept| before(kept, &candidate) == Ordering::Less);
+        best.insert(at, candidate);
+        best.truncate(k);
     }
-    scored.sort_by(better);
-    scored
+    best
 }
 
 /// The best row and how far its similarity stands out from the similarities of all rows,
@@ -79,8 +88,32 @@ pub fn standout(vectors: &[f32], dimensions: usize, query: &[f32]) -> Option<(Ne
     Some((Neighbour { row, similarity }, z))
 }
 
+/// Lanes summed side by side: a single running sum is one long dependency chain the compiler
+/// may not reorder (float addition is not associative), while independent lanes let it use
+/// SIMD registers.
+const LANES: usize = 8;
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let len = a.len().min(b.len());
+    let (a, b) = (
+        a.get(..len).unwrap_or_default(),
+        b.get(..len).unwrap_or_default(),
+    );
+    let mut lanes = [0.0f32; LANES];
+    let mut a_chunks = a.chunks_exact(LANES);
+    let mut b_chunks = b.chunks_exact(LANES);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for ((sum, x), y) in lanes.iter_mut().zip(x).zip(y) {
+            *sum += x * y;
+        }
+    }
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use ai_chef::batch::limiter::{AdaptiveGate, AimdConfig};
 use ai_chef::batch::message::now_ms;
 use ai_chef::batch::queue::JobQueue;
 use ai_chef::batch::store::ResultStore;
-use ai_chef::deadline::Deadline;
 use ai_chef::error::ServiceError;
 use ai_chef::generate::RecipeService;
 use ai_chef::metrics::{MetricsRecorder, MetricsSink};
@@ -99,7 +98,7 @@ pub async fn handle(
     app: &BatchDispatcherApp,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
-    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    let deadline = super::invocation_deadline(&event.context);
     let recorder = MetricsRecorder::new();
     super::note_invocation(FUNCTION_NAME, &event.payload, &recorder);
     let answer = match classify(event.payload) {

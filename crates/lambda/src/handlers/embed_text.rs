@@ -37,7 +37,7 @@ pub async fn handle(
     app: &EmbedTextApp,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
-    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    let deadline = super::invocation_deadline(&event.context);
     let recorder = MetricsRecorder::new();
     let metrics = &recorder;
     let answer = ENDPOINT

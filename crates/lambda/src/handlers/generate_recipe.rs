@@ -74,7 +74,7 @@ pub async fn handle_any(
 /// produced by a task while the runtime posts them; any other route gets its ordinary JSON
 /// answer, streamed in one piece (a URL in streaming mode only speaks streams).
 pub fn stream(app: GenerateRecipeApp, event: LambdaEvent<Value>) -> StreamResponse<EventStream> {
-    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    let deadline = super::invocation_deadline(&event.context);
     let (tx, rx) = mpsc::unbounded();
     let request = match serde::Deserialize::deserialize(&event.payload) {
         Ok(request) => request,
@@ -229,7 +229,7 @@ pub async fn handle(
     app: &GenerateRecipeApp,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
-    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    let deadline = super::invocation_deadline(&event.context);
     if let Some(answer) =
         async_recipes::answer(&app.async_recipes, &app.service, &event.payload).await
     {

@@ -10,9 +10,16 @@ pub mod generate_recipe;
 pub mod principal;
 
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
+use ai_chef::deadline::Deadline;
 use ai_chef::error::ServiceError;
 use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use serde_json::{json, Value};
+
+/// The invocation's deadline from the Runtime API context; a header value that cannot be an
+/// epoch time (a local emulator's relative one) becomes now + the function timeout.
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Deadline {
+    crate::runtime_deadline::invocation_deadline(context.deadline)
+}
 
 /// The contract's warm-up answer; records only a warm-up count.
 pub fn warm_up(function_name: &str, metrics: &MetricsRecorder) -> Value {

@@ -238,6 +238,8 @@ struct WarmSeries {
     busy: std::time::Duration,
     failures: usize,
     first_failure: Option<String>,
+    /// The process's CPU time when the first measured invocation started.
+    cpu_at_start_ns: Option<u64>,
 }
 
 impl WarmSeries {
@@ -259,6 +261,7 @@ impl WarmSeries {
             busy: std::time::Duration::ZERO,
             failures: 0,
             first_failure: None,
+            cpu_at_start_ns: None,
         })
     }
 
@@ -268,6 +271,9 @@ impl WarmSeries {
         timeout: std::time::Duration,
         measured: bool,
     ) -> Result<(), BenchError> {
+        if measured && self.cpu_at_start_ns.is_none() {
+            self.cpu_at_start_ns = self.process.cpu_time_ns();
+        }
         let started = Instant::now();
         let invocation = self
             .process
@@ -287,6 +293,12 @@ impl WarmSeries {
 
     async fn finish(self, args: &WarmArgs) -> Result<WarmMeasurement, BenchError> {
         let peak_rss_kib = self.process.peak_rss_kib();
+        let cpu_us_per_invocation = match (self.cpu_at_start_ns, self.process.cpu_time_ns()) {
+            (Some(start), Some(end)) if !self.samples.is_empty() => {
+                Some(end.saturating_sub(start) as f64 / 1_000.0 / self.samples.len() as f64)
+            }
+            _ => None,
+        };
         self.process
             .shutdown()
             .await
@@ -303,6 +315,7 @@ impl WarmSeries {
             invocations_per_second: self.samples.len() as f64
                 / self.busy.as_secs_f64().max(f64::EPSILON),
             peak_rss_kib,
+            cpu_us_per_invocation,
             failures: self.failures,
             first_failure: self.first_failure,
         })

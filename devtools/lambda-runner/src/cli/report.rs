@@ -65,6 +65,9 @@ pub struct WarmMeasurement {
     /// Measured invocations per second, one at a time, runner overhead included.
     pub invocations_per_second: f64,
     pub peak_rss_kib: Option<u64>,
+    /// The function process's own CPU time (all threads, user and system) over the measured
+    /// invocations, per invocation, in microseconds (Linux only).
+    pub cpu_us_per_invocation: Option<f64>,
     pub failures: usize,
     pub first_failure: Option<String>,
 }
@@ -247,6 +250,7 @@ mod tests {
             round_trip_us: figures(p50, p99),
             invocations_per_second: 2500.0,
             peak_rss_kib: Some(5000),
+            cpu_us_per_invocation: Some(40.0),
             failures: 0,
             first_failure: None,
         }
