@@ -14,8 +14,8 @@ help:
 demo: python-tools
 	devtools/demo.sh
 
-## test: formatting, lints, every unit and integration test, infrastructure checks
-test: tools check-fmt clippy test-rust check-infra
+## test: formatting, lints, every Rust test, the OpenAPI check, bounded API fuzzing, the browser test, infrastructure checks
+test: tools check-fmt clippy test-rust check-openapi test-api test-browser check-infra
 
 ## test-rust: every Rust test of the workspace (unit, integration, doc)
 test-rust: python-tools

@@ -1,5 +1,7 @@
 """Creates the demo's DynamoDB table and SQS queues on a local moto server (stdlib only,
-AWS JSON protocol), or prints the stored batch outcomes with --show TABLE."""
+AWS JSON protocol), prints the stored batch outcomes with --show TABLE, or, with
+--sqs-event QUEUE_URL, receives the queued messages and prints them as the SQS event Lambda's
+event source mapping would deliver (the demo's async step)."""
 import json
 import sys
 import urllib.request
@@ -29,6 +31,21 @@ def main():
             code = item.get("error", {}).get("S", "")
             detail = json.loads(code)["code"] if code.startswith("{") else ""
             print(f"  {item['jobId']['S']}/{item['requestId']['S']}: {item['status']['S']} {detail}".rstrip())
+        return
+    if len(sys.argv) > 3 and sys.argv[2] == "--sqs-event":
+        queue_url = sys.argv[3]
+        received = call(endpoint, "AmazonSQS.ReceiveMessage", {
+            "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1,
+            "AttributeNames": ["All"],
+        }, service="sqs").get("Messages", [])
+        name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        records = [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": {k: str(v) for k, v in m.get("Attributes", {}).items()},
+            "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{name}", "awsRegion": "us-east-1",
+        } for m in received]
+        print(json.dumps({"Records": records}))
         return
     table = "ai-chef-demo-results"
     call(endpoint, "DynamoDB_20120810.CreateTable", {

@@ -198,9 +198,10 @@ pub struct Config {
     pub model_time_scale: f64,
     /// Output tokens a recipe answer is expected to take (`EXPECTED_OUTPUT_TOKENS`), for the
     /// estimate of whether a first attempt can finish before the deadline. Korean recipe
-    /// answers of this schema run 1,000-1,500 tokens on Claude Sonnet 4.5 (issue 13's
-    /// figures); the upper end is taken so that a call that would be cut off is not started.
-    /// English answers are shorter, so for them the estimate errs on the safe side.
+    /// answers of this schema run 1,000-1,500 tokens on Claude Sonnet 4.5; the lower end is
+    /// taken: a first answer is refused only when even a short recipe cannot fit, so a sync
+    /// request is never turned away that could have succeeded. Repairs are estimated from
+    /// the longest answer actually seen, and every call stays bounded by the deadline.
     pub expected_output_tokens: u32,
 }
 
@@ -221,7 +222,7 @@ impl Default for Config {
             jobs_queue_url: None,
             result_ttl_days: 30,
             model_time_scale: 1.0,
-            expected_output_tokens: 1500,
+            expected_output_tokens: 1000,
         }
     }
 }

@@ -11,7 +11,7 @@ use ai_chef::domain::{Profile, Recipe, RecipeIngredient, Target};
 use ai_chef::nutrition::{analyze, FoodTable, Nutrients};
 use ai_chef::rules::{self, allergens, groups};
 
-const CORPUS: &str = include_str!("corpus/dishes/real-dishes.tsv");
+const CORPUS: &str = include_str!("../corpus/dishes/real-dishes.tsv");
 
 /// Sodium reference tolerance (issue 11: within ±25 %).
 const SODIUM_TOLERANCE: f64 = 0.25;
