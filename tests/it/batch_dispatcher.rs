@@ -838,10 +838,11 @@ async fn a_failing_message_returns_after_its_backoff_and_reaches_the_dlq_after_m
         cap: Duration::from_secs(2),
         jitter: 0.0,
     };
-    // Every model call throttled, one SDK attempt, no retry within the invocation: each
-    // delivery fails for a passing cause and is handed back to the queue.
+    // Every model call throttled, one SDK attempt, no retry within the invocation and no
+    // fallback model: each delivery fails for a passing cause and is handed back to the queue.
     let config = Config {
         bedrock_max_attempts: 1,
+        fallback_chain: Vec::new(),
         ..test_config()
     };
     let mut stack = stack_with(
