@@ -94,26 +94,35 @@ pub fn standout(vectors: &[f32], dimensions: usize, query: &[f32]) -> Option<(Ne
 const LANES: usize = 8;
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let len = a.len().min(b.len());
-    let (a, b) = (
-        a.get(..len).unwrap_or_default(),
-        b.get(..len).unwrap_or_default(),
-    );
     let mut lanes = [0.0f32; LANES];
-    let mut a_chunks = a.chunks_exact(LANES);
-    let mut b_chunks = b.chunks_exact(LANES);
-    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
-        for ((sum, x), y) in lanes.iter_mut().zip(x).zip(y) {
-            *sum += x * y;
-        }
-    }
+    let a_chunks = a.chunks_exact(LANES);
+    let b_chunks = b.chunks_exact(LANES);
     let tail: f32 = a_chunks
         .remainder()
         .iter()
         .zip(b_chunks.remainder())
         .map(|(x, y)| x * y)
         .sum();
-    lanes.iter().sum::<f32>() + tail
+    for (x, y) in a_chunks.zip(b_chunks) {
+        // Fixed-size arrays: constant indices need no bounds checks, and the body is plain
+        // arithmetic even where iterator adapters are not inlined (builds without LTO).
+        let (Ok(x), Ok(y)) = (<&[f32; LANES]>::try_from(x), <&[f32; LANES]>::try_from(y)) else {
+            continue;
+        };
+        lanes[0] += x[0] * y[0];
+        lanes[1] += x[1] * y[1];
+        lanes[2] += x[2] * y[2];
+        lanes[3] += x[3] * y[3];
+        lanes[4] += x[4] * y[4];
+        lanes[5] += x[5] * y[5];
+        lanes[6] += x[6] * y[6];
+        lanes[7] += x[7] * y[7];
+    }
+    (lanes[0] + lanes[4])
+        + (lanes[1] + lanes[5])
+        + (lanes[2] + lanes[6])
+        + (lanes[3] + lanes[7])
+        + tail
 }
 
 #[cfg(test)]
@@ -159,6 +168,25 @@ mod tests {
         let (_, z) = standout(&flat, 4, &unit(&[0.0, 0.0, 1.0, 1.0])).unwrap();
         assert!(z < 2.5, "{z}");
         assert!(standout(&flat, 4, &[1.0]).is_none());
+    }
+
+    #[test]
+    fn dot_matches_a_plain_sum_at_every_length() {
+        for len in [0, 1, 7, 8, 9, 16, 1023, 1024] {
+            let a: Vec<f32> = (0..len)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+                .collect();
+            let b: Vec<f32> = (0..len)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
+                .collect();
+            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!(
+                (dot(&a, &b) - plain).abs() <= 1e-3 * (1.0 + plain.abs()),
+                "{len}"
+            );
+        }
+        // Unequal lengths: the common prefix, as before.
+        assert_eq!(dot(&[1.0, 2.0, 3.0], &[1.0, 1.0]), 3.0);
     }
 
     #[test]
