@@ -17,9 +17,9 @@ demo: python-tools
 ## test: formatting, lints, every Rust test, the OpenAPI check, bounded API fuzzing, the browser test, infrastructure checks
 test: tools check-fmt clippy test-rust check-openapi test-api test-browser check-infra
 
-## test-rust: every Rust test of the workspace (unit, integration, doc)
+## test-rust: every Rust test of the workspace (unit, integration, doc); benchmarks run in bench-smoke
 test-rust: python-tools
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --lib --bins --tests
 	$(CARGO) test --workspace --doc
 
 check-fmt:
