@@ -159,7 +159,10 @@ fn assert_contract_order(events: &[Sse]) {
                 assert!(model.contains("claude"));
                 if number == attempt {
                     // A fallback: the same attempt, served by the next model of the chain.
-                    assert_ne!(model, model_id, "an attempt repeated on one model: {names:?}");
+                    assert_ne!(
+                        model, model_id,
+                        "an attempt repeated on one model: {names:?}"
+                    );
                 } else {
                     assert_eq!(number, attempt + 1, "{names:?}");
                 }
