@@ -68,12 +68,10 @@ struct StartedBlock {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Delta {
-    TextDelta {
-        text: String,
-    },
-    InputJsonDelta {
-        partial_json: String,
-    },
+    #[serde(rename = "text_delta")]
+    Text { text: String },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: String },
     #[serde(other)]
     Other,
 }
@@ -139,7 +137,7 @@ impl StreamedAnswer {
                 self.tool_json.get_or_insert_with(String::new);
             }
             StreamEvent::ContentBlockDelta {
-                delta: Delta::InputJsonDelta { partial_json },
+                delta: Delta::InputJson { partial_json },
             } => {
                 self.estimated_since_count += estimate_prompt_tokens(partial_json.len()).max(1);
                 self.tool_json
@@ -147,7 +145,7 @@ impl StreamedAnswer {
                     .push_str(&partial_json);
             }
             StreamEvent::ContentBlockDelta {
-                delta: Delta::TextDelta { text },
+                delta: Delta::Text { text },
             } => {
                 self.estimated_since_count += estimate_prompt_tokens(text.len()).max(1);
                 self.text.push_str(&text);
