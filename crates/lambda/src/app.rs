@@ -3,6 +3,7 @@
 //! fails the Lambda init phase with a message that names it.
 
 use crate::handlers::embed_text::EmbedTextApp;
+#[cfg(feature = "jobs")]
 use crate::handlers::generate_recipe::GenerateRecipeApp;
 use ai_chef::config::{Config, ConfigError, MetricsSinkKind};
 use ai_chef::embed::EmbeddingService;
@@ -92,6 +93,7 @@ impl Foundation {
     }
 }
 
+#[cfg(feature = "jobs")]
 pub async fn generate_recipe_app() -> Result<GenerateRecipeApp, InitError> {
     let foundation = Foundation::from_env().await?;
     Ok(GenerateRecipeApp {
@@ -104,6 +106,7 @@ pub async fn generate_recipe_app() -> Result<GenerateRecipeApp, InitError> {
 /// generate-recipe's async mode: the results table and jobs queue when both are set. Without
 /// them the function still starts (sync needs neither) and async requests answer 503 naming
 /// what is missing.
+#[cfg(feature = "jobs")]
 pub fn async_recipes(foundation: &Foundation) -> crate::handlers::async_recipes::AsyncRecipes {
     use crate::handlers::async_recipes::AsyncRecipes;
     let config = &foundation.config;

@@ -274,15 +274,26 @@ fn responses(success: Value, statuses: &[u16], errors: &[(u16, &'static str, Str
         _ => Map::new(),
     };
     for status in statuses {
-        let Some((_, code, description)) = errors.iter().find(|(s, _, _)| s == status) else {
-            continue;
+        // A status may carry more than one code (503: `model_unavailable`, `async_unavailable`).
+        let mut codes: Vec<&str> = Vec::new();
+        let mut descriptions: Vec<&str> = Vec::new();
+        for (_, code, description) in errors.iter().filter(|(s, _, _)| s == status) {
+            if !codes.contains(code) {
+                codes.push(code);
+                descriptions.push(description);
+            }
+        }
+        let code_schema = match codes.as_slice() {
+            [] => continue,
+            [code] => json!({"const": code}),
+            many => json!({"enum": many}),
         };
         let mut response = json!({
-            "description": description,
+            "description": descriptions.join("; "),
             "content": {"application/json": {"schema": {
                 "allOf": [
                     schema_ref("ErrorBody"),
-                    {"properties": {"error": {"properties": {"code": {"const": code}}}}}
+                    {"properties": {"error": {"properties": {"code": code_schema}}}}
                 ]
             }}}
         });
