@@ -200,7 +200,8 @@ async fn output_faults_apply_to_tool_answers_where_they_make_sense() {
     assert_eq!(reply.body["stop_reason"], "max_tokens");
     let partial = reply.body["content"][0]["input"].as_object().unwrap();
     assert!(
-        !partial.is_empty() && !partial.contains_key("servings"),
+        // Cut before the end: the last field of the recipe object never arrives.
+        !partial.is_empty() && !partial.contains_key("instructions"),
         "{partial:?}"
     );
 
