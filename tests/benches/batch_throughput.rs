@@ -248,8 +248,8 @@ fn main() {
         f64::from(rpm) / 60.0,
         VISIBILITY.as_secs()
     );
-    let chosen = std::env::var("BENCH_POLICIES")
-        .unwrap_or_else(|_| "adaptive,fixed10,fixed100".to_owned());
+    let chosen =
+        std::env::var("BENCH_POLICIES").unwrap_or_else(|_| "adaptive,fixed10,fixed100".to_owned());
     let policies = [
         ("adaptive", "adaptive (AIMD)", AimdConfig::default()),
         ("fixed10", "fixed 10", AimdConfig::fixed(10)),
