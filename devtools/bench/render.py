@@ -84,7 +84,7 @@ def header(out, results):
                f"({'fat LTO, 1 codegen unit' if run.get('profile', 'release') == 'release' else 'debug build: figures only show the pipeline runs'}); "
                f"{run.get('python', 'unknown Python')} for the baseline")
     out.append(f"- Command: `{run.get('command', 'make bench')}`, wall time {fmt(run.get('wallSeconds'), 0)} s"
-               f" (of which the release build {fmt(run.get('buildSeconds'), 0)} s)")
+               f" (of which the build {fmt(run.get('buildSeconds'), 0)} s)")
     out.append(f"- CPU share in the comparison with the Python baseline: {run.get('cpuShare', 'unknown')}. "
                "Lambda gives a 512 MB function about 0.29 vCPU. The other tables run unconstrained. On a "
                "loaded machine a process may get less than its quota anyway, so the share bounds from above.\n")
@@ -230,10 +230,10 @@ BATCH_ROW = re.compile(r"^\| (adaptive \(AIMD\)|fixed \d+) \|")
 def batch_table(out, results):
     runs = sorted(f for f in os.listdir(results.dir) if re.fullmatch(r"batch-\d+\.txt", f))
     out.append("## Batch throughput under a model quota\n")
-    out.append("How to read this: `tests/benches/batch_throughput.rs` (see docs/bench-batch.md) drains 200 "
-               "requests through the batch-dispatcher handler in process, against the emulator allowing 600 "
-               "Claude calls per minute with 1.5 s per answer; the ceiling is the quota's 10 req/s and the "
-               "best possible for 200 requests is 98 % of it. Runs follow each other on the same machine; "
+    out.append("How to read this: `tests/benches/batch_throughput.rs` (see docs/bench-batch.md) drains "
+               f"{results.run.get('batchRequests', 200)} requests through the batch-dispatcher handler in process, against the emulator allowing 600 "
+               "Claude calls per minute with 1.5 s per answer; the ceiling is the quota's 10 req/s (for 200 "
+               "requests the best possible is 98 % of it: the first answers come one latency after the start). Runs follow each other on the same machine; "
                "compare policies within a run. \"lost\" counts requests dead-lettered or never stored.\n")
     if not runs:
         out.append("Not measured: the batch benchmark did not run.\n")

@@ -142,7 +142,7 @@ commands=()
 # Keeps the machine's own paths and ports out of the committed report.
 redact() {
     local line=$1
-    line=${line//"$release"/target/$profile}
+    line=${line//"$release"/target/${release##*/}}
     line=${line//"$work"/WORK}
     line=${line//"$endpoint"/http://127.0.0.1:EMULATOR}
     line=${line//"$moto"/http://127.0.0.1:MOTO}
@@ -304,7 +304,7 @@ BENCH_RUN_REVISION=$revision \
     BENCH_RUN_STARTED="$(date -u -d "@$started_at" '+%Y-%m-%d %H:%M UTC')" \
     BENCH_RUN_WALL=$(($(date +%s) - started_at)) BENCH_RUN_BUILD=$build_seconds \
     BENCH_RUN_CPU="$cpu_method${throttled:+ (cgroup cpu.stat after the runs: $throttled)}" \
-    BENCH_RUN_PROFILE=$profile BENCH_RUN_ASYNC=$async_state BENCH_RUN_STREAM=$stream_state \
+    BENCH_RUN_PROFILE=$profile BENCH_RUN_BATCH_REQUESTS=$batch_requests BENCH_RUN_ASYNC=$async_state BENCH_RUN_STREAM=$stream_state \
     python3 - "$results/run.json" <<'PY'
 import json, os, sys
 env = os.environ
@@ -315,6 +315,7 @@ json.dump({
     "started": env["BENCH_RUN_STARTED"], "wallSeconds": int(env["BENCH_RUN_WALL"]),
     "buildSeconds": int(env["BENCH_RUN_BUILD"]), "cpuShare": env["BENCH_RUN_CPU"],
     "profile": env["BENCH_RUN_PROFILE"],
+    "batchRequests": int(env["BENCH_RUN_BATCH_REQUESTS"]),
     "features": {"async": env["BENCH_RUN_ASYNC"], "stream": env["BENCH_RUN_STREAM"]},
 }, open(sys.argv[1], "w"), indent=1)
 PY
