@@ -14,8 +14,8 @@ help:
 demo: python-tools
 	devtools/demo.sh
 
-## test: formatting, lints, every Rust test, the OpenAPI check, bounded API fuzzing, the browser test, infrastructure checks
-test: tools check-fmt clippy test-rust check-openapi test-api test-browser check-infra
+## test: formatting, lints, every Rust test, the OpenAPI check, bounded API fuzzing, the browser test, the benchmark pipeline on tiny samples, infrastructure checks
+test: tools check-fmt clippy test-rust check-openapi test-api test-browser bench-smoke check-infra
 
 ## test-rust: every Rust test of the workspace (unit, integration, doc); benchmarks run in bench-smoke
 test-rust: python-tools

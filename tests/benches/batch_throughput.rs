@@ -12,7 +12,8 @@
 //!
 //! Run: `make bench-batch` (or `cargo bench -p ai-chef-tests --bench batch_throughput`).
 //! Knobs: `BENCH_REQUESTS` (200), `BENCH_RPM` (600), `BENCH_LATENCY_MS` (1500),
-//! `BENCH_BATCH` (records per invocation, 200).
+//! `BENCH_BATCH` (records per invocation, 200), `BENCH_POLICIES` (comma-separated, any of
+//! `adaptive`, `fixed10`, `fixed100`; all three by default).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -247,13 +248,26 @@ fn main() {
         f64::from(rpm) / 60.0,
         VISIBILITY.as_secs()
     );
+    let chosen =
+        std::env::var("BENCH_POLICIES").unwrap_or_else(|_| "adaptive,fixed10,fixed100".to_owned());
     let policies = [
-        ("adaptive (AIMD)", AimdConfig::default()),
-        ("fixed 10", AimdConfig::fixed(10)),
-        ("fixed 100", AimdConfig::fixed(100)),
+        ("adaptive", "adaptive (AIMD)", AimdConfig::default()),
+        ("fixed10", "fixed 10", AimdConfig::fixed(10)),
+        ("fixed100", "fixed 100", AimdConfig::fixed(100)),
     ];
+    let unknown: Vec<&str> = chosen
+        .split(',')
+        .filter(|key| !policies.iter().any(|(known, _, _)| known == key))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "BENCH_POLICIES: unknown policies {unknown:?} (adaptive, fixed10, fixed100)"
+    );
     let mut rows = Vec::new();
-    for (name, limit) in policies {
+    for (_, name, limit) in policies
+        .into_iter()
+        .filter(|(key, _, _)| chosen.split(',').any(|c| c == *key))
+    {
         let row = runtime.block_on(run(name, limit, requests, rpm, latency_ms, batch));
         eprintln!("{row:?}");
         rows.push(row);
