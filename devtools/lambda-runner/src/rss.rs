@@ -29,7 +29,10 @@ pub(crate) fn cpu_time_ns(pid: u32) -> Option<u64> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut total = 0u64;
     for task in tasks.flatten() {
-        let text = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        // A thread that ended between the listing and this read has no file any more.
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
         total = total.saturating_add(parse_schedstat_ns(&text)?);
     }
     Some(total)
