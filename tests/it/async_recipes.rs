@@ -18,6 +18,7 @@ use ai_chef_aws::sqs::SqsJobQueue;
 use ai_chef_lambda::handlers::async_recipes::AsyncRecipes;
 use ai_chef_lambda::handlers::batch_dispatcher::{self, BatchDispatcherApp};
 use ai_chef_lambda::handlers::generate_recipe::{self, GenerateRecipeApp};
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, Queues};
 use ai_chef_tests::*;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
@@ -455,30 +456,6 @@ async fn a_direct_invocation_cannot_ask_for_async() {
     assert_eq!(answer["error"]["code"], "invalid_request");
     assert_eq!(answer["error"]["details"][0]["field"], "mode");
     assert_eq!(emu.stats().total_calls, 0);
-}
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> std::path::PathBuf {
-    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // target/debug/deps/async_recipes-<hash> → target/debug
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
 }
 
 async fn spawn(name: &str, env: &[(&str, &str)]) -> FunctionProcess {

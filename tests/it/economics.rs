@@ -15,6 +15,7 @@ use ai_chef::error::ModelFailure;
 use ai_chef::pricing::{PriceTable, TokenUsage};
 use ai_chef_aws::bedrock::claude_body;
 use ai_chef_lambda::handlers::generate_recipe::{handle, GenerateRecipeApp};
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -394,29 +395,6 @@ async fn model_not_ready_falls_back_and_a_chain_of_none_does_not() {
         ai_chef::config::model_candidates(&[], ChatModel::Sonnet, true),
         [ChatModel::Sonnet]
     );
-}
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> std::path::PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
 }
 
 fn emf_lines(stdout: &str) -> Vec<Value> {

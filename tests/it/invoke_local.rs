@@ -8,38 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::*;
 use lambda_runner::{FunctionProcess, Outcome, OutputMode, SpawnOptions};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // target/debug/deps/invoke_local-<hash> → target/debug
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
-}
 
 fn response(outcome: Outcome) -> Value {
     match outcome {

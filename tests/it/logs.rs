@@ -11,13 +11,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ai_chef_lambda::handlers::generate_recipe::handle;
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::*;
 use lambda_runner::{FunctionProcess, Invocation, Outcome, OutputMode, SpawnOptions};
 use lambda_runtime::tracing;
 use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -159,31 +159,6 @@ async fn no_health_condition_or_allergy_reaches_an_info_log_line() {
         "health data in logs:\n{}",
         leaks.join("\n")
     );
-}
-
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // target/debug/deps/logs-<hash> → target/debug
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
 }
 
 async fn generate_recipe_process(endpoint: &str, level: &str) -> FunctionProcess {

@@ -4,37 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::*;
 use lambda_runner::{FunctionProcess, Outcome, OutputMode, RunnerError, SpawnOptions};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
-
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // target/debug/deps/runtime_api-<hash> → target/debug
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
-}
 
 async fn spawn(name: &str, env: &[(&str, &str)]) -> FunctionProcess {
     let mut options = SpawnOptions::new(binary(name))

@@ -10,42 +10,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ai_chef_tests::function_binary as binary;
 use ai_chef_tests::*;
 use bedrock_emulator::{Emulator, EmulatorOptions, FaultPlan, LatencyProfile, TimeScale};
 use lambda_runner::{FunctionProcess, Invocation, Outcome, OutputMode, SpawnOptions};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Duration;
 
 const URL_EVENT: &str = "function-url-post-recipes-keto.json";
 /// Realistic model timing, 20 times faster than Bedrock.
 const TIME_SCALE: f64 = 20.0;
-
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// The debug binary of a function, built on first use when `cargo test` did not build it.
-fn binary(name: &str) -> PathBuf {
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    // target/debug/deps/streaming-<hash> → target/debug
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", name])
-            .current_dir(repo_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p {name} failed");
-    }
-    path
-}
 
 async fn realistic_emulator(plan: &str) -> Emulator {
     Emulator::start(EmulatorOptions {

@@ -182,3 +182,28 @@ pub fn test_config() -> Config {
         ..Config::default()
     }
 }
+
+/// The debug binary of a function (`generate-recipe`, `batch-dispatcher`, ...), built on first
+/// use when `cargo test` did not build it. One lock for the whole test binary, so concurrent
+/// tests wait for one build instead of starting several.
+pub fn function_binary(name: &str) -> PathBuf {
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // target/debug/deps/it-<hash> -> target/debug
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(PathBuf::from))
+        .unwrap_or_else(|| repo_root().join("target").join("debug"));
+    let path = dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", name])
+            .current_dir(repo_root())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "cargo build -p {name} failed"
+        );
+    }
+    path
+}

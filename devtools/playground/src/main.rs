@@ -135,6 +135,7 @@ async fn run(args: Args) -> Result<(), String> {
     ) {
         (Some(queue_url), Some(endpoint)) if is_loopback_url(&endpoint) => {
             let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(ai_chef_aws::bedrock::https_client())
                 .region(aws_config::Region::new("us-east-1"))
                 .endpoint_url(endpoint)
                 .load()
