@@ -27,7 +27,9 @@ def main():
     endpoint = sys.argv[1]
     if len(sys.argv) > 3 and sys.argv[2] == "--show":
         items = call(endpoint, "DynamoDB_20120810.Scan", {"TableName": sys.argv[3]}).get("Items", [])
-        for item in sorted(items, key=lambda i: i["requestId"]["S"]):
+        # Job headers (requestId `#job`) carry counts, not an outcome.
+        outcomes = [i for i in items if "status" in i]
+        for item in sorted(outcomes, key=lambda i: (i["jobId"]["S"], i["requestId"]["S"])):
             code = item.get("error", {}).get("S", "")
             detail = json.loads(code)["code"] if code.startswith("{") else ""
             print(f"  {item['jobId']['S']}/{item['requestId']['S']}: {item['status']['S']} {detail}".rstrip())
