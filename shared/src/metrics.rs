@@ -200,49 +200,46 @@ pub fn emf_documents(namespace: &str, batch: &MetricsBatch, timestamp_ms: u64) -
             }));
         }
     }
-    for (model_id, count) in &batch.fallbacks {
-        docs.push(json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["ModelId"]],
-                    "Metrics": [{"Name": "ModelFallback", "Unit": "Count"}]
-                }]
-            },
-            "ModelId": model_id,
-            "ModelFallback": count,
-        }));
-    }
-    for (function_name, count) in &batch.cold_starts {
-        docs.push(json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [{"Name": "ColdStart", "Unit": "Count"}]
-                }]
-            },
-            "FunctionName": function_name,
-            "ColdStart": count,
-        }));
-    }
-    for (function_name, count) in &batch.warmups {
-        docs.push(json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [{"Name": "WarmUpCount", "Unit": "Count"}]
-                }]
-            },
-            "FunctionName": function_name,
-            "WarmUpCount": count,
-        }));
+    let counts = [
+        ("ModelId", "ModelFallback", &batch.fallbacks),
+        ("FunctionName", "ColdStart", &batch.cold_starts),
+        ("FunctionName", "WarmUpCount", &batch.warmups),
+    ];
+    for (dimension, metric, by_dimension) in counts {
+        for (value, count) in by_dimension {
+            docs.push(count_document(
+                namespace,
+                timestamp_ms,
+                (dimension, value),
+                metric,
+                *count,
+            ));
+        }
     }
     docs
+}
+
+/// One count metric with a single dimension (fallbacks, cold starts, warm-ups) as an EMF line.
+fn count_document(
+    namespace: &str,
+    timestamp_ms: u64,
+    (dimension, value): (&str, &str),
+    metric: &str,
+    count: u32,
+) -> Value {
+    let mut doc = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[dimension]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}]
+            }]
+        },
+    });
+    doc[dimension] = json!(value);
+    doc[metric] = json!(count);
+    doc
 }
 
 /// EMF lines on stdout: CloudWatch Logs extracts the metrics, no API call is made.

@@ -69,45 +69,22 @@ pub fn metric_data(batch: &MetricsBatch) -> Vec<MetricDatum> {
             }
         }
     }
-    for (model_id, count) in &batch.fallbacks {
-        data.push(
-            MetricDatum::builder()
-                .metric_name("ModelFallback")
-                .unit(StandardUnit::Count)
-                .dimensions(model_dim(model_id))
-                .value(f64::from(*count))
-                .build(),
-        );
-    }
-    for (function_name, count) in &batch.cold_starts {
-        data.push(
-            MetricDatum::builder()
-                .metric_name("ColdStart")
-                .unit(StandardUnit::Count)
-                .dimensions(
-                    Dimension::builder()
-                        .name("FunctionName")
-                        .value(function_name)
-                        .build(),
-                )
-                .value(f64::from(*count))
-                .build(),
-        );
-    }
-    for (function_name, count) in &batch.warmups {
-        data.push(
-            MetricDatum::builder()
-                .metric_name("WarmUpCount")
-                .unit(StandardUnit::Count)
-                .dimensions(
-                    Dimension::builder()
-                        .name("FunctionName")
-                        .value(function_name)
-                        .build(),
-                )
-                .value(f64::from(*count))
-                .build(),
-        );
+    let counts = [
+        ("ModelId", "ModelFallback", &batch.fallbacks),
+        ("FunctionName", "ColdStart", &batch.cold_starts),
+        ("FunctionName", "WarmUpCount", &batch.warmups),
+    ];
+    for (dimension, metric, by_dimension) in counts {
+        for (value, count) in by_dimension {
+            data.push(
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .unit(StandardUnit::Count)
+                    .dimensions(Dimension::builder().name(dimension).value(value).build())
+                    .value(f64::from(*count))
+                    .build(),
+            );
+        }
     }
     data
 }
