@@ -70,6 +70,8 @@ def pick(measurement, figure):
         return times_["p99"] if times_ else None
     if figure == "rss":
         return measurement.get("peakRssKib")
+    if figure == "cpu":
+        return measurement.get("cpuUsPerInvocation")
     return None
 
 
@@ -99,7 +101,10 @@ def init_and_warm(out, results):
                "answer posted, one at a time after warm-up; *hit* repeats one event (cache hit after the "
                "first), *miss* varies a field per event. The baseline is `echo-function` "
                "(`lambda_runtime` returning its event), measured interleaved with the function; "
-               "\"×\" divides by it. Failures count answers with status ≥ 400 or batch item failures.\n")
+               "\"×\" divides by it. *CPU* is the function process's own CPU time (all threads, user and system, "
+               "from `/proc`) per measured invocation: it leaves out the time spent waiting for the emulator "
+               "and moto and moves far less with the machine's load than the round trip does. Failures count "
+               "answers with status ≥ 400 or batch item failures.\n")
     out.append("| function | spawns | init p50 (ms) | init p90 (ms) | peak RSS after init (KiB) | echo init p50 (ms) | init vs echo |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
     for function in FUNCTIONS:
@@ -111,21 +116,22 @@ def init_and_warm(out, results):
         out.append(f"| {function} | {s['spawns']} | {fmt(s['initMs']['p50'])} | {fmt(s['initMs']['p90'])} | "
                    f"{fmt(s.get('peakRssKib'))} | {fmt((b.get('initMs') or {}).get('p50'))} | {times(doc.get('ratioP50'))} |")
     out.append("")
-    out.append("| function | events | n | p50 (µs) | p90 (µs) | p99 (µs) | peak RSS (KiB) | failures | echo p50 (µs) | p50 vs echo | p99 vs echo |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| function | events | n | p50 (µs) | p90 (µs) | p99 (µs) | CPU per invocation (µs) | peak RSS (KiB) | failures | echo p50 (µs) | echo CPU (µs) | p50 vs echo | p99 vs echo | CPU vs echo |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for function in FUNCTIONS:
         for kind, label in (("hit", "identical (cache hit)"), ("miss", "varying (cache miss)")):
             doc = results.runner(kind, function)
             if not doc:
-                out.append(f"| {function} | {label} | measurement failed | | | | | | | | |")
+                out.append(f"| {function} | {label} | measurement failed | | | | | | | | | | | |")
                 continue
             s, b = doc["subject"], doc.get("baseline") or {}
             rt = s["roundTripUs"]
             vary = ", ".join(f"`{p}`" for p in s.get("vary", []))
             out.append(f"| {function} | `{s['event']}` {label}{' ' + vary if vary else ''} | {s['count']} | "
-                       f"{fmt(rt['p50'], 0)} | {fmt(rt['p90'], 0)} | {fmt(rt['p99'], 0)} | {fmt(s.get('peakRssKib'))} | "
-                       f"{s['failures']} | {fmt((b.get('roundTripUs') or {}).get('p50'), 0)} | "
-                       f"{times(doc.get('ratioP50'))} | {times(doc.get('ratioP99'))} |")
+                       f"{fmt(rt['p50'], 0)} | {fmt(rt['p90'], 0)} | {fmt(rt['p99'], 0)} | {fmt(pick(s, 'cpu'), 0)} | "
+                       f"{fmt(s.get('peakRssKib'))} | {s['failures']} | {fmt((b.get('roundTripUs') or {}).get('p50'), 0)} | "
+                       f"{fmt(pick(b, 'cpu'), 0)} | {times(doc.get('ratioP50'))} | {times(doc.get('ratioP99'))} | "
+                       f"{times(results.ratio(kind, function, 'cpu'))} |")
     out.append("")
 
 
@@ -148,6 +154,8 @@ def python_table(out, results):
         ("warm round trip, cache hit, p99 (µs)", "py-hit", "p99", 0),
         ("warm round trip, cache miss, p50 (µs)", "py-miss", "p50", 0),
         ("warm round trip, cache miss, p99 (µs)", "py-miss", "p99", 0),
+        ("CPU per invocation, cache hit (µs)", "py-hit", "cpu", 0),
+        ("CPU per invocation, cache miss (µs)", "py-miss", "cpu", 0),
         ("peak RSS after the cache-miss run (KiB)", "py-miss", "rss", 0),
     ]
     for label, kind, figure, digits in rows:
