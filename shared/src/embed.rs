@@ -32,6 +32,7 @@ pub const MIN_CALL_BUDGET: std::time::Duration = std::time::Duration::from_milli
 pub struct EmbedBodyWire {
     pub texts: Option<Vec<String>>,
     pub model: Option<String>,
+    #[serde(default, deserialize_with = "crate::request::whole_number")]
     pub dimensions: Option<u64>,
     pub normalize: Option<bool>,
 }
@@ -333,6 +334,28 @@ mod tests {
         let q = query(serde_json::json!({"texts": ["a"], "dimensions": 256, "normalize": false}))
             .unwrap();
         assert_eq!((q.dimensions, q.normalize), (256, false));
+    }
+
+    #[test]
+    fn dimensions_may_be_written_as_whole_floats_but_not_fractions() {
+        let q = query(serde_json::json!({"texts": ["a"], "dimensions": 512.0})).unwrap();
+        assert_eq!(q.dimensions, 512);
+        let q =
+            query(serde_json::json!({"texts": ["a"], "model": "titan-v1", "dimensions": 1536.0}))
+                .unwrap();
+        assert_eq!(q.dimensions, 1536);
+        for bad in [
+            serde_json::json!({"texts": ["a"], "dimensions": 512.5}),
+            serde_json::json!({"texts": ["a"], "dimensions": -512.0}),
+            serde_json::json!({"texts": ["a"], "dimensions": 300.0}),
+        ] {
+            let err = query(bad.clone()).unwrap_err();
+            assert_eq!(err.status(), 400, "{bad}");
+            let ServiceError::InvalidRequest { details, .. } = &err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(details[0].field, "dimensions", "{bad}");
+        }
     }
 
     #[test]

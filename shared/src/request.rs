@@ -25,6 +25,7 @@ pub struct RecipeRequestWire {
     pub target: Option<String>,
     #[serde(default, deserialize_with = "object_only")]
     pub profile: Option<ProfileWire>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub servings: Option<u64>,
     #[serde(default)]
     pub ingredients_on_hand: Option<Vec<String>>,
@@ -53,7 +54,9 @@ pub struct ProfileWire {
     #[serde(default)]
     pub allergies: Option<Vec<String>>,
     pub cooking_level: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub budget: Option<u64>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_calories: Option<u64>,
 }
 
@@ -190,6 +193,70 @@ where
     }
 
     deserializer.deserialize_option(ObjectOnly(std::marker::PhantomData))
+}
+
+/// Deserialises an optional non-negative whole number written either as an integer (`2`) or
+/// as a number with a zero fraction (`2.0`, `2e0`): JSON has one number type, and JSON Schema's
+/// `integer` (what the OpenAPI document says) admits both spellings. A fraction (`2.5`), a
+/// negative number or one beyond `u64` is refused with the field's path, like any other type
+/// error; ranges are checked later, with the field's own message.
+pub(crate) fn whole_number<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct WholeNumber;
+
+    /// 2^64, the first float past `u64::MAX` (which itself has no exact `f64`).
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+
+    impl<'de> serde::de::Visitor<'de> for WholeNumber {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of 0 or more")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: serde::Deserializer<'de>>(
+            self,
+            deserializer: D2,
+        ) -> Result<Self::Value, D2::Error> {
+            deserializer.deserialize_any(self)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(value))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
+            u64::try_from(value)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Self::Value, E> {
+            // `is_finite` first: NaN and the infinities have no whole value (serde_json never
+            // yields them from text, but a `Value` built in code might).
+            if value.is_finite() && value.fract() == 0.0 && (0.0..U64_END).contains(&value) {
+                // Exact: the value is whole and within u64, so the cast neither rounds nor
+                // saturates.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let whole = value as u64;
+                Ok(Some(whole))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_option(WholeNumber)
 }
 
 fn path_or_body(path: &str) -> String {
@@ -525,6 +592,113 @@ mod tests {
             let err = parse(body).unwrap_err();
             assert_eq!(err.status(), 400, "{body}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        let req = parse(
+            r#"{"target":"keto","servings":2.0,"profile":{"budget":15000.0,"maxCalories":6e2}}"#,
+        )
+        .unwrap();
+        assert_eq!(req.servings, 2);
+        assert_eq!(req.profile.budget, Some(15000));
+        assert_eq!(req.profile.max_calories, Some(600));
+        assert_eq!(
+            parse(r#"{"target":"keto","servings":12.0}"#)
+                .unwrap()
+                .servings,
+            12
+        );
+        assert_eq!(
+            parse(r#"{"target":"keto","servings":1e1}"#)
+                .unwrap()
+                .servings,
+            10
+        );
+        // Same request, same cache key: 2.0 is 2.
+        assert_eq!(
+            serde_json::to_string(&parse(r#"{"target":"keto","servings":3.0}"#).unwrap()).unwrap(),
+            serde_json::to_string(&parse(r#"{"target":"keto","servings":3}"#).unwrap()).unwrap()
+        );
+        // Batch messages come as a `Value`, which keeps the float.
+        let from_value = RecipeRequest::from_value(
+            serde_json::json!({"target": "keto", "servings": 4.0, "profile": {"budget": 2000.0}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (from_value.servings, from_value.profile.budget),
+            (4, Some(2000))
+        );
+        // null still reads as the field left out.
+        assert_eq!(
+            parse(r#"{"target":"keto","servings":null}"#)
+                .unwrap()
+                .servings,
+            2
+        );
+    }
+
+    #[test]
+    fn fractions_negative_and_huge_numbers_are_refused_with_their_field() {
+        for (body, field) in [
+            (r#"{"target":"keto","servings":2.5}"#, "servings"),
+            (r#"{"target":"keto","servings":0.999999}"#, "servings"),
+            (r#"{"target":"keto","servings":-2.0}"#, "servings"),
+            (r#"{"target":"keto","servings":-1}"#, "servings"),
+            (r#"{"target":"keto","servings":1e300}"#, "servings"),
+            (
+                r#"{"target":"keto","servings":18446744073709551616}"#,
+                "servings",
+            ),
+            (r#"{"target":"keto","servings":"2"}"#, "servings"),
+            (r#"{"target":"keto","servings":true}"#, "servings"),
+            (
+                r#"{"target":"keto","profile":{"budget":15000.5}}"#,
+                "profile.budget",
+            ),
+            (
+                r#"{"target":"keto","profile":{"maxCalories":-600.0}}"#,
+                "profile.maxCalories",
+            ),
+        ] {
+            let err = parse(body).unwrap_err();
+            assert_eq!(err.status(), 400, "{body}");
+            assert_eq!(fields(&err), vec![field], "{body}");
+        }
+        // A whole float out of range gets the range message, like the integer would.
+        for body in [
+            r#"{"target":"keto","servings":13.0}"#,
+            r#"{"target":"keto","servings":0.0}"#,
+            r#"{"target":"keto","servings":-0.0}"#,
+        ] {
+            let err = parse(body).unwrap_err();
+            assert_eq!(fields(&err), vec!["servings"], "{body}");
+            assert!(err.to_string().contains("check servings"), "{err}");
+        }
+        let err = parse(r#"{"target":"keto","profile":{"budget":1e8}}"#).unwrap_err();
+        assert_eq!(fields(&err), vec!["profile.budget"]);
+        let err = RecipeRequest::from_value(serde_json::json!({"target": "keto", "servings": 2.5}))
+            .unwrap_err();
+        assert_eq!(fields(&err), vec!["servings"]);
+    }
+
+    #[test]
+    fn the_whole_number_reader_refuses_what_json_text_cannot_hold() {
+        use serde::de::value::{Error, F64Deserializer};
+        use serde::de::IntoDeserializer;
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            2.5,
+            -1.0,
+            1.9e19,
+        ] {
+            let de: F64Deserializer<Error> = bad.into_deserializer();
+            assert!(whole_number(de).is_err(), "{bad} accepted");
+        }
+        let de: F64Deserializer<Error> = 1.8e19_f64.into_deserializer();
+        assert_eq!(whole_number(de).unwrap(), Some(18_000_000_000_000_000_000));
     }
 
     #[test]

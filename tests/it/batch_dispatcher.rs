@@ -619,6 +619,91 @@ async fn a_job_is_read_only_by_the_caller_who_submitted_it() {
     assert_eq!(http(&stack.app, get).await.0, 404);
 }
 
+#[tokio::test]
+async fn a_result_item_read_before_its_claim_is_applied_is_pending_not_an_error() {
+    let stack = stack(None, test_config()).await;
+    let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(3)})).await;
+    assert_eq!(status, 202, "{accepted:#}");
+    let job_id = accepted["jobId"].as_str().unwrap();
+    // What a reader sees while moto runs a claim's UpdateItem on a new item: it stores the bare
+    // key first and applies the update expression after.
+    stack
+        .dynamo
+        .put_item()
+        .table_name(TABLE)
+        .item("jobId", AttributeValue::S(job_id.into()))
+        .item("requestId", AttributeValue::S("r001".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = get_batch(&stack.app, job_id, &[]).await;
+    assert_eq!(status, 200, "{body:#}");
+    let counts = &body["counts"];
+    assert_eq!(
+        [
+            &counts["total"],
+            &counts["pending"],
+            &counts["succeeded"],
+            &counts["failed"]
+        ],
+        [&json!(3), &json!(3), &json!(0), &json!(0)],
+        "{body:#}"
+    );
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{body:#}");
+    assert_eq!(
+        (&results[0]["requestId"], &results[0]["status"]),
+        (&json!("r001"), &json!("pending"))
+    );
+}
+
+#[tokio::test]
+async fn reading_a_job_while_its_items_are_being_claimed_never_fails() {
+    let stack = stack(None, test_config()).await;
+    let (status, accepted) = post_batch(&stack.app, &json!({"requests": requests(1)})).await;
+    assert_eq!(status, 202, "{accepted:#}");
+    let job_id = accepted["jobId"].as_str().unwrap().to_owned();
+    let store = DynamoResultStore::new(stack.dynamo.clone(), TABLE);
+    const CLAIMS: usize = 150;
+    let writing = std::cell::Cell::new(true);
+    let claims = async {
+        let lease = ai_chef::batch::store::Lease {
+            owner: "claimer".to_owned(),
+            until_ms: u64::MAX / 2,
+            expires_at: 4_000_000_000,
+        };
+        for index in 0..CLAIMS {
+            let key = ai_chef::batch::store::ResultKey {
+                job_id: job_id.clone(),
+                request_id: format!("c{index:03}"),
+            };
+            let claim = store.claim(&key, &lease, 1_000).await.unwrap();
+            assert_eq!(claim, ai_chef::batch::store::Claim::Claimed { attempts: 1 });
+        }
+        writing.set(false);
+    };
+    let reads = async {
+        let mut answers: Vec<(u16, Value)> = Vec::new();
+        let started = Instant::now();
+        while writing.get() && started.elapsed() < Duration::from_secs(60) {
+            answers.push(get_batch(&stack.app, &job_id, &[("limit", "100")]).await);
+        }
+        answers
+    };
+    let ((), answers) = tokio::join!(claims, reads);
+    assert!(answers.len() >= 5, "only {} reads", answers.len());
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body:#}");
+    }
+    let (status, body) = get_batch(&stack.app, &job_id, &[]).await;
+    assert_eq!(status, 200);
+    // r000 has no item yet: the counts are the claimed items, all pending.
+    assert_eq!(
+        (&body["counts"]["total"], &body["counts"]["pending"]),
+        (&json!(CLAIMS), &json!(CLAIMS))
+    );
+}
+
 /// The app with an in-memory store (no network besides the emulator).
 async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     memory_app_with(emu, limit, test_config()).await

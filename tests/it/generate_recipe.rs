@@ -107,6 +107,39 @@ async fn identical_requests_are_answered_from_the_cache() {
 }
 
 #[tokio::test]
+async fn whole_numbers_written_as_floats_are_the_same_request() {
+    let emu = emulator(None).await;
+    let config = ai_chef::config::Config {
+        cache_max_entries: 100,
+        ..test_config()
+    };
+    let (app, _) = generate_app(&emu.endpoint(), config).await;
+    let (status, first) = call(&app, load_event(KETO)).await;
+    assert_eq!(status, 200, "{first:#}");
+    let mut event = load_event(KETO);
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let servings = body["servings"].as_u64().unwrap();
+    body["servings"] = json!(servings as f64);
+    for field in ["budget", "maxCalories"] {
+        let whole = body["profile"][field].as_u64().unwrap();
+        body["profile"][field] = json!(whole as f64);
+    }
+    let text = body.to_string();
+    assert!(
+        text.contains(&format!("\"servings\":{servings}.0")),
+        "{text}"
+    );
+    event["body"] = json!(text);
+    let (status, second) = call(&app, event).await;
+    assert_eq!(status, 200, "{second:#}");
+    assert_eq!(second["recipe"]["servings"], json!(servings));
+    // The same request: answered from the cache entry of the integer spelling.
+    assert_eq!(second["meta"]["cached"], true);
+    assert_eq!(second["recipe"], first["recipe"]);
+    assert_eq!(emu.stats().claude.calls, 1);
+}
+
+#[tokio::test]
 async fn warm_up_calls_no_model_and_counts_only_a_warm_up() {
     let emu = emulator(None).await;
     let (app, sink) = generate_app(&emu.endpoint(), test_config()).await;

@@ -140,11 +140,20 @@ fn type_matches(name: &str, value: &Value) -> bool {
         "object" => value.is_object(),
         "array" => value.is_array(),
         "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64(),
+        // JSON Schema's integer is any number with a zero fraction: 2.0 is one.
+        "integer" => value.as_f64().is_some_and(|n| n.fract() == 0.0),
         "number" => value.is_number(),
         "boolean" => value.is_boolean(),
         "null" => value.is_null(),
         _ => false,
+    }
+}
+
+/// JSON Schema equality (enum, const): numbers are equal when their values are (2 and 2.0).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }
 
@@ -170,12 +179,12 @@ fn violations(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
         }
     }
     if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
+        if !options.iter().any(|option| same_value(option, value)) {
             out.push(format!("{at}: {value} is not one of {options:?}"));
         }
     }
     if let Some(constant) = schema.get("const") {
-        if constant != value {
+        if !same_value(constant, value) {
             out.push(format!("{at}: {value} is not {constant}"));
         }
     }
@@ -388,12 +397,45 @@ fn the_contract_example_fits_the_request_schema_and_the_parser() {
 }
 
 #[test]
+fn whole_numbers_written_as_floats_fit_the_schema_and_the_parser() {
+    let doc = document();
+    let request = json!({
+        "target": "keto",
+        "profile": {"budget": 15000.0, "maxCalories": 600.0},
+        "servings": 2.0
+    });
+    assert_fits(&doc, "RecipeRequest", &request);
+    let parsed = RecipeRequest::from_value(request).unwrap();
+    assert_eq!(
+        (
+            parsed.servings,
+            parsed.profile.budget,
+            parsed.profile.max_calories
+        ),
+        (2, Some(15000), Some(600))
+    );
+    let embed = json!({"texts": ["양배추"], "dimensions": 512.0});
+    assert_fits(&doc, "EmbedRequest", &embed);
+    let parsed = ai_chef::embed::EmbedQuery::from_json(embed.to_string().as_bytes()).unwrap();
+    assert_eq!(parsed.dimensions, 512);
+    let mut out = Vec::new();
+    let fraction = json!({"texts": ["양배추"], "dimensions": 512.5});
+    let schema = json!({"$ref": "#/components/schemas/EmbedRequest"});
+    violations(&doc, &schema, &fraction, "EmbedRequest", &mut out);
+    assert!(!out.is_empty(), "the schema admits {fraction}");
+    assert!(ai_chef::embed::EmbedQuery::from_json(fraction.to_string().as_bytes()).is_err());
+}
+
+#[test]
 fn what_the_schema_refuses_the_parser_refuses_too() {
     let doc = document();
     for bad in [
         json!({"target": "paleo"}),
         json!({"target": "keto", "servings": 0}),
         json!({"target": "keto", "servings": 13}),
+        json!({"target": "keto", "servings": 2.5}),
+        json!({"target": "keto", "servings": 13.0}),
+        json!({"target": "keto", "profile": {"budget": 15000.5}}),
         json!({"target": "keto", "profile": {"budget": 999}}),
         json!({"target": "keto", "profile": {"maxCalories": 5001}}),
         json!({"target": "keto", "profile": {"cookingLevel": "chef"}}),

@@ -82,10 +82,21 @@ fn number(item: &Item, name: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The `status` of a result item. An item with no `status` at all is a claim being written:
+/// `claim` is the only call that creates result items, and it sets `status` in the same
+/// `UpdateItem`. DynamoDB applies that atomically, but moto (the local and test stand-in)
+/// first stores the bare key and then applies the update expression, so a concurrent `Query`
+/// or `GetItem` can see the item in between; it is pending. A `status` that is there but not
+/// one of the known values is malformed.
 fn status_of(item: &Item) -> Result<ResultStatus, StoreError> {
-    text(item, "status")
-        .and_then(ResultStatus::parse)
-        .ok_or_else(|| StoreError::Malformed("item without a known `status`".to_owned()))
+    let Some(value) = item.get("status") else {
+        return Ok(ResultStatus::Pending);
+    };
+    value
+        .as_s()
+        .ok()
+        .and_then(|raw| ResultStatus::parse(raw))
+        .ok_or_else(|| StoreError::Malformed(format!("item with an unknown `status`: {value:?}")))
 }
 
 fn json_attr(item: &Item, name: &str) -> Result<Option<Value>, StoreError> {
@@ -348,5 +359,47 @@ impl ResultStore for DynamoResultStore {
             .and_then(|key| text(key, "requestId"))
             .map(str::to_owned);
         Ok(ResultsPage { results, last })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(attributes: &[(&str, AttributeValue)]) -> Item {
+        attributes
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn an_item_with_only_its_key_is_a_claim_in_progress() {
+        let bare = item(&[("jobId", s("job-1")), ("requestId", s("r000"))]);
+        assert_eq!(status_of(&bare), Ok(ResultStatus::Pending));
+        let result = to_result(&bare).unwrap();
+        assert_eq!(
+            (result.status, result.attempts, result.result, result.error),
+            (ResultStatus::Pending, 0, None, None)
+        );
+    }
+
+    #[test]
+    fn known_statuses_are_read_and_anything_else_is_malformed() {
+        for status in [
+            ResultStatus::Pending,
+            ResultStatus::Succeeded,
+            ResultStatus::Failed,
+        ] {
+            let stored = item(&[("requestId", s("r000")), ("status", s(status.as_str()))]);
+            assert_eq!(status_of(&stored), Ok(status));
+        }
+        for bad in [s("done"), s(""), n(1), AttributeValue::Null(true)] {
+            let stored = item(&[("requestId", s("r000")), ("status", bad.clone())]);
+            assert!(
+                matches!(status_of(&stored), Err(StoreError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -7,10 +7,18 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let command = match cli::args::parse(std::env::args_os().skip(1)) {
-        Ok(command) => command,
+        Ok(parsed) => parsed.command,
         Err(error) => {
-            eprintln!("lambda-runner: {error}\n\n{}", cli::args::USAGE);
-            return ExitCode::from(cli::EXIT_USAGE);
+            // `--help` and `help` arrive here too, to be printed on stdout with status 0.
+            let code = if error.use_stderr() {
+                cli::EXIT_USAGE
+            } else {
+                0
+            };
+            if let Err(print_error) = error.print() {
+                eprintln!("lambda-runner: cannot print: {print_error}");
+            }
+            return ExitCode::from(code);
         }
     };
     // One thread is enough to serve one function, and leaves the other cores to the

@@ -92,9 +92,56 @@ fn usage_errors_exit_2() {
     let (code, _, stderr) = run(&["invoke", "--event", "x.json"]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("--bin is required") && stderr.contains("usage:"),
+        stderr.contains("required arguments were not provided")
+            && stderr.contains("--bin <PATH>")
+            && stderr.contains("Usage: lambda-runner invoke"),
         "{stderr}"
     );
+    for args in [
+        &[][..],
+        &["bench"],
+        &["deploy"],
+        &["bench", "init", "--bin", ECHO, "--event", "x.json"],
+        &[
+            "bench", "warm", "--bin", ECHO, "--event", "a.json", "--event", "b.json",
+        ],
+        &[
+            "bench", "warm", "--bin", ECHO, "--event", "a.json", "--count", "0",
+        ],
+        &[
+            "invoke", "--bin", ECHO, "--event", "a.json", "--env", "NOEQUALS",
+        ],
+    ] {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        // Each names the way to the help: clap's "try '--help'" or the help itself.
+        assert!(stderr.contains("--help"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn help_prints_on_stdout_and_exits_0() {
+    let (code, stdout, _) = run(&["help"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("invoke") && stdout.contains("bench") && stdout.contains("Exit status"),
+        "{stdout}"
+    );
+    for args in [&["help", "bench", "warm"][..], &["bench", "warm", "--help"]] {
+        let (code, stdout, _) = run(args);
+        assert_eq!(code, 0, "{args:?}");
+        for option in [
+            "--bin <PATH>",
+            "--event <FILE>",
+            "--vary <JSON-POINTER>",
+            "--count",
+            "--env <KEY=VALUE>",
+            "--json",
+        ] {
+            assert!(stdout.contains(option), "{args:?} lacks {option}: {stdout}");
+        }
+    }
 }
 
 #[test]

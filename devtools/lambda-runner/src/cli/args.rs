@@ -1,366 +1,275 @@
-//! Parses the command line (with `lexopt`, which costs next to nothing to compile and is
-//! enough for three subcommands) into plain structs; no I/O happens here.
+//! Parses the command line (with `clap`'s derive API) into plain structs; no I/O happens
+//! here. The doc comments below are the `--help` text.
+//!
+//! Two settings keep the command line as it always was for the scripts that call it:
+//! a single-valued option given twice keeps its last value (`overrides_with` itself), except
+//! `bench warm --event`, which takes exactly one file; and an option's value is the next
+//! word even when that word starts with a hyphen (`allow_hyphen_values`).
 
 use std::{ffi::OsString, path::PathBuf, time::Duration};
 
-use lexopt::{Arg, ValueExt};
+use clap::{Args, Parser, Subcommand};
 
-pub const USAGE: &str = "\
-usage:
-  lambda-runner invoke --bin PATH --event FILE [--event FILE ...] [options]
-      Prints each response as pretty JSON on stdout; the function's own output goes to
-      stderr. Exit status 1 if any invocation answered with an error, 3 if the function
-      could not start or run.
-  lambda-runner bench init --bin PATH [--spawns 20] [--baseline PATH] [report options]
-      Starts the function N times; init = spawn until its first GET /next.
-  lambda-runner bench warm --bin PATH --event FILE [--count 1000] [--warmup 20]
-                           [--vary JSON-POINTER ...] [--baseline PATH] [report options]
-      Round trip = event handed out by /next until the answer is posted. Without --vary
-      every event is identical (cache hit); with it the field at each pointer changes per
-      invocation (a number gets +n, a string gets -n; a pointer may run through a string
-      holding JSON, such as /body/profile/budget).
-
-options:
-  --env KEY=VALUE        function environment variable (repeatable)
-  --function-name NAME   AWS_LAMBDA_FUNCTION_NAME (default: the binary's name)
-  --memory-mb N          AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)
-  --timeout-ms N         invocation deadline (default 30000)
-  --ready-timeout-ms N   time allowed for init (default 30000)
-report options:
-  --baseline PATH        also measure this function (e.g. echo-function) the same way and
-                         report the subject's figures as multiples of it
-  --label TEXT           row label (default: the binary's name)
-  --json                 print one JSON document instead of a markdown table row
-  --header               print the markdown table header first
-  --print-baseline       print the baseline's own row too";
-
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Plays the AWS Lambda service on 127.0.0.1 for a function's bootstrap binary, to invoke
+/// it with event files or to benchmark it.
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(
+    name = "lambda-runner",
+    subcommand_required = true,
+    arg_required_else_help = true,
+    after_help = "Run `lambda-runner help COMMAND` (e.g. `lambda-runner help bench warm`) \
+                  for a command's options.\n\
+                  Exit status: 0 on success, 1 if the function answered with an error, \
+                  2 for a wrong command line, 3 if the function could not start or run."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
 /// What to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
-    Help,
+    /// Runs the function once and hands it each event file in turn.
+    ///
+    /// Prints each response as pretty JSON on stdout; the function's own output goes to
+    /// stderr. Exit status 1 if any invocation answered with an error, 3 if the function
+    /// could not start or run.
     Invoke(InvokeArgs),
-    BenchInit(InitArgs),
-    BenchWarm(WarmArgs),
+    /// Measures a function's init time or warm round trips.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// The benchmarks.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum BenchCommand {
+    /// Starts the function N times; init = spawn until its first GET /next.
+    Init(InitArgs),
+    /// Invokes one running function repeatedly; round trip = event handed out by /next
+    /// until the answer is posted.
+    ///
+    /// Without --vary every event is identical (cache hit); with it the field at each
+    /// pointer changes per invocation (a number gets +n, a string gets -n; a pointer may run
+    /// through a string holding JSON, such as /body/profile/budget).
+    Warm(WarmArgs),
 }
 
 /// How to start the function, shared by every command.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct FunctionArgs {
+    /// The function's bootstrap binary.
+    #[arg(
+        long,
+        value_name = "PATH",
+        allow_hyphen_values = true,
+        overrides_with = "bin"
+    )]
     pub bin: PathBuf,
+    /// Function environment variable (repeatable).
+    #[arg(
+        long = "env",
+        value_name = "KEY=VALUE",
+        allow_hyphen_values = true,
+        value_parser = parse_env
+    )]
     pub env: Vec<(String, String)>,
+    /// AWS_LAMBDA_FUNCTION_NAME [default: the binary's name].
+    #[arg(
+        long,
+        value_name = "NAME",
+        allow_hyphen_values = true,
+        overrides_with = "function_name"
+    )]
     pub function_name: Option<String>,
+    /// AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 128,
+        overrides_with = "memory_mb"
+    )]
     pub memory_mb: u32,
+    /// Time allowed for init, in milliseconds.
+    #[arg(
+        long = "ready-timeout-ms",
+        value_name = "N",
+        default_value = "30000",
+        value_parser = positive_millis,
+        overrides_with = "ready_timeout"
+    )]
     pub ready_timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// `invoke`: one function process, several events.
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct InvokeArgs {
+    #[command(flatten)]
     pub function: FunctionArgs,
+    /// An event (JSON) to hand to the function (repeatable; handed out in order).
+    #[arg(
+        long = "event",
+        value_name = "FILE",
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub events: Vec<PathBuf>,
+    /// Invocation deadline, in milliseconds.
+    #[arg(
+        long = "timeout-ms",
+        value_name = "N",
+        default_value = "30000",
+        value_parser = positive_millis,
+        overrides_with = "timeout"
+    )]
     pub timeout: Duration,
 }
 
 /// How a benchmark reports.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Args)]
+#[command(next_help_heading = "Report options")]
 pub struct ReportArgs {
+    /// Also measure this function (e.g. echo-function) the same way and report the
+    /// subject's figures as multiples of it.
+    #[arg(
+        long,
+        value_name = "PATH",
+        allow_hyphen_values = true,
+        overrides_with = "baseline"
+    )]
     pub baseline: Option<PathBuf>,
+    /// Row label [default: the binary's name].
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        overrides_with = "label"
+    )]
     pub label: Option<String>,
+    /// Print one JSON document instead of a markdown table row.
+    #[arg(long, overrides_with = "json")]
     pub json: bool,
+    /// Print the markdown table header first.
+    #[arg(long, overrides_with = "header")]
     pub header: bool,
+    /// Print the baseline's own row too.
+    #[arg(long, overrides_with = "print_baseline")]
     pub print_baseline: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// `bench init`.
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct InitArgs {
+    #[command(flatten)]
     pub function: FunctionArgs,
+    /// How many times to start the function (after one unmeasured start).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "20",
+        value_parser = positive_count,
+        overrides_with = "spawns"
+    )]
     pub spawns: usize,
+    #[command(flatten)]
     pub report: ReportArgs,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// `bench warm`.
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct WarmArgs {
+    #[command(flatten)]
     pub function: FunctionArgs,
+    /// The event (JSON) to hand to the function; exactly one.
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
     pub event: PathBuf,
+    /// Measured invocations.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1000",
+        value_parser = positive_count,
+        overrides_with = "count"
+    )]
     pub count: usize,
+    /// Unmeasured invocations first.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        overrides_with = "warmup"
+    )]
     pub warmup: usize,
+    /// JSON pointer to a field that changes per invocation (repeatable).
+    #[arg(long, value_name = "JSON-POINTER", allow_hyphen_values = true)]
     pub vary: Vec<String>,
+    /// Invocation deadline, in milliseconds.
+    #[arg(
+        long = "timeout-ms",
+        value_name = "N",
+        default_value = "30000",
+        value_parser = positive_millis,
+        overrides_with = "timeout"
+    )]
     pub timeout: Duration,
+    #[command(flatten)]
     pub report: ReportArgs,
 }
 
-/// A command line that cannot be run.
-#[derive(Debug, thiserror::Error)]
-pub enum ArgsError {
-    #[error(transparent)]
-    Syntax(#[from] lexopt::Error),
-    #[error("missing command (invoke, bench init, bench warm, help)")]
-    NoCommand,
-    #[error("unknown command {0:?}")]
-    UnknownCommand(String),
-    #[error("{0} is required")]
-    Missing(&'static str),
-    #[error("--{flag} does not apply to {command}")]
-    NotApplicable {
-        flag: &'static str,
-        command: &'static str,
-    },
-    #[error("--{flag}: {message}")]
-    Invalid { flag: &'static str, message: String },
+/// Parses the arguments that follow the program name. `Err` is clap's own error, which
+/// also carries `--help` output (see [`clap::Error::use_stderr`]).
+pub fn parse(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(
+        std::iter::once(OsString::from("lambda-runner")).chain(args.into_iter().map(Into::into)),
+    )
 }
 
-/// Every option as given, before it is checked against the chosen command.
-#[derive(Default)]
-struct Given {
-    words: Vec<String>,
-    flags: Vec<&'static str>,
-    bin: Option<PathBuf>,
-    events: Vec<PathBuf>,
-    env: Vec<(String, String)>,
-    function_name: Option<String>,
-    memory_mb: Option<u32>,
-    timeout_ms: Option<u64>,
-    ready_timeout_ms: Option<u64>,
-    spawns: Option<usize>,
-    count: Option<usize>,
-    warmup: Option<usize>,
-    vary: Vec<String>,
-    baseline: Option<PathBuf>,
-    label: Option<String>,
-    json: bool,
-    header: bool,
-    print_baseline: bool,
-    help: bool,
-}
+const NOT_POSITIVE: &str = "must be greater than zero";
 
-/// Parses the arguments that follow the program name.
-pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Command, ArgsError> {
-    let given = collect(args)?;
-    if given.help {
-        return Ok(Command::Help);
-    }
-    let words: Vec<&str> = given.words.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] => Err(ArgsError::NoCommand),
-        ["help"] => Ok(Command::Help),
-        ["invoke"] => invoke_command(given),
-        ["bench", "init"] => init_command(given),
-        ["bench", "warm"] => warm_command(given),
-        _ => Err(ArgsError::UnknownCommand(given.words.join(" "))),
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err(NOT_POSITIVE.to_owned()),
+        Ok(count) => Ok(count),
+        Err(error) => Err(error.to_string()),
     }
 }
 
-fn collect(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Given, ArgsError> {
-    let mut parser = lexopt::Parser::from_args(args);
-    let mut given = Given::default();
-    while let Some(arg) = parser.next()? {
-        let flag: &'static str = match arg {
-            Arg::Value(word) => {
-                given.words.push(word.string()?);
-                continue;
-            }
-            Arg::Short('h') | Arg::Long("help") => {
-                given.help = true;
-                continue;
-            }
-            Arg::Long("bin") => {
-                given.bin = Some(parser.value()?.into());
-                "bin"
-            }
-            Arg::Long("event") => {
-                given.events.push(parser.value()?.into());
-                "event"
-            }
-            Arg::Long("env") => {
-                given.env.push(parse_env(&parser.value()?.string()?)?);
-                "env"
-            }
-            Arg::Long("function-name") => {
-                given.function_name = Some(parser.value()?.string()?);
-                "function-name"
-            }
-            Arg::Long("memory-mb") => {
-                given.memory_mb = Some(parser.value()?.parse()?);
-                "memory-mb"
-            }
-            Arg::Long("timeout-ms") => {
-                given.timeout_ms = Some(positive("timeout-ms", parser.value()?.parse()?)?);
-                "timeout-ms"
-            }
-            Arg::Long("ready-timeout-ms") => {
-                given.ready_timeout_ms =
-                    Some(positive("ready-timeout-ms", parser.value()?.parse()?)?);
-                "ready-timeout-ms"
-            }
-            Arg::Long("spawns") => {
-                given.spawns = Some(positive("spawns", parser.value()?.parse()?)?);
-                "spawns"
-            }
-            Arg::Long("count") => {
-                given.count = Some(positive("count", parser.value()?.parse()?)?);
-                "count"
-            }
-            Arg::Long("warmup") => {
-                given.warmup = Some(parser.value()?.parse()?);
-                "warmup"
-            }
-            Arg::Long("vary") => {
-                given.vary.push(parser.value()?.string()?);
-                "vary"
-            }
-            Arg::Long("baseline") => {
-                given.baseline = Some(parser.value()?.into());
-                "baseline"
-            }
-            Arg::Long("label") => {
-                given.label = Some(parser.value()?.string()?);
-                "label"
-            }
-            Arg::Long("json") => {
-                given.json = true;
-                "json"
-            }
-            Arg::Long("header") => {
-                given.header = true;
-                "header"
-            }
-            Arg::Long("print-baseline") => {
-                given.print_baseline = true;
-                "print-baseline"
-            }
-            other => return Err(other.unexpected().into()),
-        };
-        given.flags.push(flag);
+fn positive_millis(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err(NOT_POSITIVE.to_owned()),
+        Ok(millis) => Ok(Duration::from_millis(millis)),
+        Err(error) => Err(error.to_string()),
     }
-    Ok(given)
 }
 
-fn positive<T: PartialEq + Default>(flag: &'static str, value: T) -> Result<T, ArgsError> {
-    if value == T::default() {
-        return Err(ArgsError::Invalid {
-            flag,
-            message: "must be greater than zero".to_owned(),
-        });
-    }
-    Ok(value)
-}
-
-fn parse_env(pair: &str) -> Result<(String, String), ArgsError> {
+fn parse_env(pair: &str) -> Result<(String, String), String> {
     match pair.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(ArgsError::Invalid {
-            flag: "env",
-            message: format!("{pair:?} is not KEY=VALUE"),
-        }),
+        _ => Err(format!("{pair:?} is not KEY=VALUE")),
     }
-}
-
-fn allow_only(given: &Given, command: &'static str, allowed: &[&str]) -> Result<(), ArgsError> {
-    match given.flags.iter().find(|flag| !allowed.contains(flag)) {
-        Some(flag) => Err(ArgsError::NotApplicable { flag, command }),
-        None => Ok(()),
-    }
-}
-
-const FUNCTION_FLAGS: &[&str] = &[
-    "bin",
-    "env",
-    "function-name",
-    "memory-mb",
-    "ready-timeout-ms",
-];
-const REPORT_FLAGS: &[&str] = &["baseline", "label", "json", "header", "print-baseline"];
-
-fn function_args(given: &mut Given) -> Result<FunctionArgs, ArgsError> {
-    Ok(FunctionArgs {
-        bin: given.bin.take().ok_or(ArgsError::Missing("--bin"))?,
-        env: std::mem::take(&mut given.env),
-        function_name: given.function_name.take(),
-        memory_mb: given.memory_mb.unwrap_or(128),
-        ready_timeout: given
-            .ready_timeout_ms
-            .map_or(DEFAULT_TIMEOUT, Duration::from_millis),
-    })
-}
-
-fn report_args(given: &mut Given) -> ReportArgs {
-    ReportArgs {
-        baseline: given.baseline.take(),
-        label: given.label.take(),
-        json: given.json,
-        header: given.header,
-        print_baseline: given.print_baseline,
-    }
-}
-
-fn invoke_command(mut given: Given) -> Result<Command, ArgsError> {
-    allow_only(
-        &given,
-        "invoke",
-        &[FUNCTION_FLAGS, &["event", "timeout-ms"]].concat(),
-    )?;
-    if given.events.is_empty() {
-        return Err(ArgsError::Missing("--event"));
-    }
-    Ok(Command::Invoke(InvokeArgs {
-        function: function_args(&mut given)?,
-        events: std::mem::take(&mut given.events),
-        timeout: given
-            .timeout_ms
-            .map_or(DEFAULT_TIMEOUT, Duration::from_millis),
-    }))
-}
-
-fn init_command(mut given: Given) -> Result<Command, ArgsError> {
-    allow_only(
-        &given,
-        "bench init",
-        &[FUNCTION_FLAGS, REPORT_FLAGS, &["spawns"]].concat(),
-    )?;
-    Ok(Command::BenchInit(InitArgs {
-        function: function_args(&mut given)?,
-        spawns: given.spawns.unwrap_or(20),
-        report: report_args(&mut given),
-    }))
-}
-
-fn warm_command(mut given: Given) -> Result<Command, ArgsError> {
-    let warm_flags: &[&str] = &["event", "count", "warmup", "vary", "timeout-ms"];
-    allow_only(
-        &given,
-        "bench warm",
-        &[FUNCTION_FLAGS, REPORT_FLAGS, warm_flags].concat(),
-    )?;
-    let event = match given.events.as_slice() {
-        [event] => event.clone(),
-        [] => return Err(ArgsError::Missing("--event")),
-        _ => {
-            return Err(ArgsError::Invalid {
-                flag: "event",
-                message: "bench warm takes exactly one event file".to_owned(),
-            })
-        }
-    };
-    Ok(Command::BenchWarm(WarmArgs {
-        function: function_args(&mut given)?,
-        event,
-        count: given.count.unwrap_or(1000),
-        warmup: given.warmup.unwrap_or(20),
-        vary: std::mem::take(&mut given.vary),
-        timeout: given
-            .timeout_ms
-            .map_or(DEFAULT_TIMEOUT, Duration::from_millis),
-        report: report_args(&mut given),
-    }))
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::{error::ErrorKind, CommandFactory};
+
     use super::*;
 
-    fn parse_str(line: &str) -> Result<Command, ArgsError> {
-        parse(line.split_whitespace())
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn parse_str(line: &str) -> Result<Command, clap::Error> {
+        parse(line.split_whitespace()).map(|cli| cli.command)
+    }
+
+    fn error_kind(line: &str) -> Option<ErrorKind> {
+        parse_str(line).err().map(|error| error.kind())
+    }
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -380,6 +289,8 @@ mod tests {
         );
         assert_eq!(args.timeout, Duration::from_millis(500));
         assert_eq!(args.function.memory_mb, 128);
+        assert_eq!(args.function.ready_timeout, DEFAULT_TIMEOUT);
+        assert_eq!(args.function.function_name, None);
     }
 
     #[test]
@@ -388,7 +299,7 @@ mod tests {
             "bench warm --bin f --event e.json --vary /body/profile/budget --baseline echo --json",
         )
         .unwrap();
-        let Command::BenchWarm(args) = command else {
+        let Command::Bench(BenchCommand::Warm(args)) = command else {
             panic!("not warm: {command:?}")
         };
         assert_eq!((args.count, args.warmup), (1000, 20));
@@ -401,62 +312,121 @@ mod tests {
     #[test]
     fn bench_init_spawns() {
         let command = parse_str("bench init --bin f --spawns 5 --header --label gen").unwrap();
-        let Command::BenchInit(args) = command else {
+        let Command::Bench(BenchCommand::Init(args)) = command else {
             panic!("not init: {command:?}")
         };
         assert_eq!(args.spawns, 5);
         assert_eq!(args.report.label.as_deref(), Some("gen"));
         assert!(args.report.header);
+        let command = parse_str("bench init --bin f").unwrap();
+        let Command::Bench(BenchCommand::Init(args)) = command else {
+            panic!("not init: {command:?}")
+        };
+        assert_eq!(args.spawns, 20);
+    }
+
+    #[test]
+    fn a_repeated_option_keeps_its_last_value_and_values_may_start_with_a_hyphen() {
+        let command = parse_str(
+            "bench init --bin a --bin b --memory-mb 256 --memory-mb 512 --json --json --label -x",
+        )
+        .unwrap();
+        let Command::Bench(BenchCommand::Init(args)) = command else {
+            panic!("not init: {command:?}")
+        };
+        assert_eq!(args.function.bin, PathBuf::from("b"));
+        assert_eq!(args.function.memory_mb, 512);
+        assert!(args.report.json);
+        assert_eq!(args.report.label.as_deref(), Some("-x"));
     }
 
     #[test]
     fn help_wins() {
-        assert_eq!(parse_str("bench warm --help").unwrap(), Command::Help);
-        assert_eq!(parse_str("help").unwrap(), Command::Help);
+        assert_eq!(
+            error_kind("bench warm --help"),
+            Some(ErrorKind::DisplayHelp)
+        );
+        assert_eq!(error_kind("invoke -h"), Some(ErrorKind::DisplayHelp));
+        assert_eq!(error_kind("help"), Some(ErrorKind::DisplayHelp));
+        assert_eq!(error_kind("help bench warm"), Some(ErrorKind::DisplayHelp));
+        let help = parse_str("bench warm --help").unwrap_err();
+        assert!(!help.use_stderr());
+        let text = help.to_string();
+        assert!(
+            text.contains("--vary <JSON-POINTER>") && text.contains("--print-baseline"),
+            "{text}"
+        );
     }
 
     #[test]
     fn rejects_bad_command_lines() {
-        assert!(matches!(parse_str(""), Err(ArgsError::NoCommand)));
-        assert!(matches!(
-            parse_str("deploy"),
-            Err(ArgsError::UnknownCommand(_))
-        ));
-        assert!(matches!(
-            parse_str("invoke --event e.json"),
-            Err(ArgsError::Missing("--bin"))
-        ));
-        assert!(matches!(
-            parse_str("invoke --bin f"),
-            Err(ArgsError::Missing("--event"))
-        ));
-        assert!(matches!(
-            parse_str("invoke --bin f --event e --spawns 3"),
-            Err(ArgsError::NotApplicable { flag: "spawns", .. })
-        ));
-        assert!(matches!(
-            parse_str("bench init --bin f --event e"),
-            Err(ArgsError::NotApplicable { flag: "event", .. })
-        ));
-        assert!(matches!(
-            parse_str("bench warm --bin f --event a --event b"),
-            Err(ArgsError::Invalid { flag: "event", .. })
-        ));
-        assert!(matches!(
-            parse_str("invoke --bin f --event e --env NOEQUALS"),
-            Err(ArgsError::Invalid { flag: "env", .. })
-        ));
-        assert!(matches!(
-            parse_str("bench warm --bin f --event e --count 0"),
-            Err(ArgsError::Invalid { flag: "count", .. })
-        ));
-        assert!(matches!(
-            parse_str("bench warm --bin f --event e --count many"),
-            Err(ArgsError::Syntax(_))
-        ));
-        assert!(matches!(
-            parse_str("invoke --bin f --event e --bogus"),
-            Err(ArgsError::Syntax(_))
-        ));
+        for line in ["", "bench"] {
+            let error = parse_str(line).unwrap_err();
+            assert!(error.use_stderr(), "{line:?} is not a usage error");
+        }
+        assert_eq!(error_kind("deploy"), Some(ErrorKind::InvalidSubcommand));
+        assert_eq!(
+            error_kind("bench cold --bin f"),
+            Some(ErrorKind::InvalidSubcommand)
+        );
+        assert_eq!(
+            error_kind("invoke --event e.json"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            error_kind("bench warm --bin f"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        // An option of another command does not apply.
+        assert_eq!(
+            error_kind("invoke --bin f --event e --spawns 3"),
+            Some(ErrorKind::UnknownArgument)
+        );
+        assert_eq!(
+            error_kind("bench init --bin f --event e"),
+            Some(ErrorKind::UnknownArgument)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f --event e --json"),
+            Some(ErrorKind::UnknownArgument)
+        );
+        // bench warm takes exactly one event file.
+        assert_eq!(
+            error_kind("bench warm --bin f --event a --event b"),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f --event e --env NOEQUALS"),
+            Some(ErrorKind::ValueValidation)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f --event e --env =x"),
+            Some(ErrorKind::ValueValidation)
+        );
+        for zero in ["--count 0", "--timeout-ms 0", "--ready-timeout-ms 0"] {
+            let error = parse_str(&format!("bench warm --bin f --event e {zero}")).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{zero}");
+            assert!(error.to_string().contains(NOT_POSITIVE), "{error}");
+        }
+        assert_eq!(
+            error_kind("bench init --bin f --spawns 0"),
+            Some(ErrorKind::ValueValidation)
+        );
+        assert_eq!(
+            error_kind("bench warm --bin f --event e --count many"),
+            Some(ErrorKind::ValueValidation)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f --event e --bogus"),
+            Some(ErrorKind::UnknownArgument)
+        );
+        assert_eq!(
+            error_kind("invoke --bin f --event e extra"),
+            Some(ErrorKind::UnknownArgument)
+        );
     }
 }

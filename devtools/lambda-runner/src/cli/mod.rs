@@ -6,7 +6,7 @@ mod bench;
 mod invoke;
 mod report;
 
-use args::Command;
+use args::{BenchCommand, Command};
 
 /// The function answered with an error (or an HTTP error status, for benchmarks).
 pub const EXIT_FUNCTION_ERROR: u8 = 1;
@@ -18,13 +18,9 @@ pub const EXIT_RUNNER: u8 = 3;
 /// Runs one parsed command and returns the process exit code.
 pub async fn run(command: Command) -> u8 {
     match command {
-        Command::Help => {
-            println!("{}", args::USAGE);
-            0
-        }
         Command::Invoke(invoke_args) => invoke::run(invoke_args).await,
-        Command::BenchInit(init_args) => bench::run_init(init_args).await,
-        Command::BenchWarm(warm_args) => bench::run_warm(warm_args).await,
+        Command::Bench(BenchCommand::Init(init_args)) => bench::run_init(init_args).await,
+        Command::Bench(BenchCommand::Warm(warm_args)) => bench::run_warm(warm_args).await,
     }
 }
 
