@@ -11,10 +11,13 @@ function's own, real time (its time minus the real, scaled wait for the model, m
 - sync: POST /recipes (HTTP API event). Own time = `meta.latencyMs` - modelled / F.
 - stream: POST /recipes as a function URL event, answered in the Runtime API's streaming mode
   (Server-Sent Events). The runner prints when each chunk arrived. The verified recipe is the
-  `recipe` event (the sync body, so the same accounting). Time to the first `progress` event =
-  the real time until the `attempt` event minus the Titan call's real wait, plus that call's
-  modelled time, plus the span from `attempt` to the first `progress` times F: that span is the
-  model's time to first token, prefill and first output tokens (waited out scaled).
+  `recipe` event (the sync body, so the same accounting). The first `progress` event follows
+  the first answer's first streamed event (`message_start`, which the emulator sends at the
+  modelled time to first token), so the model time before it is the Titan query's modelled
+  time plus attempt 1's time to first token, `time_to_first_token_ms + prefill tokens / input
+  rate` of shared/data/model-latency.toml with the call's own token counts from the emulator's
+  `recentCalls`. Time to the first `progress` = that model time + the real arrival time of the
+  event minus the real, scaled wait for it (the function's own time up to then).
 - async: POST with `"mode": "async"` (202 + Location, one message on the jobs queue); the
   message is received from the queue on moto and handed to batch-dispatcher as the SQS event
   Lambda's event source mapping delivers; then GET /recipes/{requestId} until it shows
@@ -31,7 +34,7 @@ The emulator's fault plan (set by the caller) alters a seeded share of first att
 again at the start of every run, so every run draws the same requests for repair and runs
 compare like with like (caching on against off, one path against another).
 
-Stdlib only, so it runs with any Python 3.9+.
+Stdlib only (tomllib: Python 3.11+).
 """
 import argparse
 import copy
@@ -43,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 
 PATHS = ("sync", "stream", "async")
@@ -66,9 +70,30 @@ def restart_faults(emulator):
         response.read()
 
 
-def titan_modelled(snapshot):
-    return sum(m.get("modelledMs", 0) for model_id, m in snapshot.get("perModel", {}).items()
-               if "titan" in model_id)
+LATENCY_TOML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                            "model-latency.toml")
+
+
+def latency_families():
+    with open(LATENCY_TOML, "rb") as file:
+        return tomllib.load(file)["family"]
+
+
+def new_calls(before, after):
+    """The successful calls made between two stats snapshots, oldest first."""
+    made = sum(after.get(f, {}).get("successes", 0) - before.get(f, {}).get("successes", 0)
+               for f in ("claude", "titan"))
+    recent = after.get("recentCalls", [])
+    return recent[len(recent) - made:] if 0 < made <= len(recent) else []
+
+
+def first_token_ms(call, families):
+    """The modelled time to a Claude call's first streamed event, as the emulator paces it."""
+    family = next((f for f in families if any(m in call["modelId"] for m in f["matches"])), None)
+    if family is None:
+        return None
+    prefill = call.get("inputTokens", 0) + call.get("cacheCreationInputTokens", 0)
+    return family["time_to_first_token_ms"] + prefill / family["input_tokens_per_second"] * 1000
 
 
 def percentile(values, share):
@@ -212,12 +237,14 @@ def stream_request(args, env, model, index, workdir):
         status, code = final[1].get("status"), final[1].get("code")
     arrivals = streamed.get("arrivals", [])
     first_progress = None
-    attempt_at = next((arrival(arrivals, off) for name, _, off in events if name == "attempt"), None)
     progress_at = next((arrival(arrivals, off) for name, _, off in events if name == "progress"), None)
-    if attempt_at is not None and progress_at is not None:
-        titan = titan_modelled(after) - titan_modelled(before)
-        first_progress = (max(0.0, attempt_at - titan / args.time_scale) + titan
-                          + (progress_at - attempt_at) * args.time_scale)
+    calls = new_calls(before, after)
+    titan = sum(c["modelledMs"] for c in calls if "titan" in c["modelId"])
+    first_claude = next((c for c in calls if "titan" not in c["modelId"]), None)
+    first_token = first_token_ms(first_claude, args.families) if first_claude else None
+    if progress_at is not None and first_token is not None:
+        waited = titan + first_token
+        first_progress = waited + max(0.0, progress_at - waited / args.time_scale)
     return row(model, status, code, modelled, own_time(meta.get("latencyMs"), modelled, args.time_scale),
                meta, streamed=True, events=names, firstProgressMs=first_progress,
                contentType=(answer.get("headers") or {}).get("content-type"))
@@ -371,6 +398,7 @@ def main():
         if missing:
             parser.error(f"the {path} path needs {', '.join(missing)}")
     args.templates = {}
+    args.families = latency_families()
     for key, path in (("sync", args.event), ("stream", args.stream_event), ("get", args.get_event)):
         if path:
             with open(path, encoding="utf-8") as file:

@@ -241,11 +241,12 @@ def e2e_tables(out, results):
 
     out.append("### Time to the first progress event (stream)\n")
     out.append("How to read this: from the event handed to the function to the first `event: progress` "
-               "(the first output tokens of attempt 1). The runner stamps each chunk of the streamed body as it "
-               "arrives; the time until the `attempt` event is real (the function's own work) except the Titan "
-               "query's scaled wait, which is replaced by its modelled time; the span from `attempt` to the "
-               "first `progress` is the model's time to first token, prefill and first tokens and is scaled "
-               "back by the time scale (any own time inside it is scaled too, so this leans high).\n")
+               "(sent when attempt 1's first streamed event, `message_start`, arrives: the model's time to "
+               "first token). The model time before it is the Titan query's modelled time plus attempt 1's "
+               "modelled time to first token (`time_to_first_token_ms` + prefill tokens / input rate of "
+               "`shared/data/model-latency.toml`, with that call's token counts from the emulator's "
+               "`recentCalls`); the function's own time before it is real: the runner stamps each chunk "
+               "of the streamed body as it arrives, minus the real, scaled wait for the model.\n")
     stream_runs = [run for run in runs if run["path"] == "stream"]
     if not stream_runs:
         out.append("Not measured: no stream run in this document.\n")
