@@ -296,7 +296,7 @@ def e2e_tables(out, results):
             out.append(f"| {s['model']} | {caching} | {s['verified']} of {s['requests']} | {fmt(per, 2)} | "
                        f"{fmt(s['repairShareOfAttempts'], 2)} | {' | '.join(tokens)} | "
                        f"{fmt(cost, 5) if cost is not None else 'not measured'} | "
-                       f"{times(ratio) if caching == 'off' else '–'} |")
+                       f"{f'{ratio:.3f}×' if ratio is not None else '–'} |")
     out.append("")
 
 
