@@ -87,7 +87,9 @@ echo; echo "== generate-recipe: function URL stream (events/function-url-post-re
 "$bin/lambda-runner" invoke --bin "$bin/generate-recipe" --event events/function-url-post-recipes-keto.json "${common[@]}" |
     python3 -c '
 import json, sys
-for block in sys.stdin.read().split("\n\n"):
+answer = json.load(sys.stdin)
+print("HTTP", answer["statusCode"], answer["headers"].get("content-type", ""), "(%d chunks)" % len(answer["streamed"]["arrivals"]))
+for block in answer["body"].split("\n\n"):
     lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
     if not lines: continue
     data = json.loads(lines.get("data", "{}"))

@@ -174,61 +174,137 @@ def python_table(out, results):
     out.append("")
 
 
+PATH_LABELS = {"sync": "sync", "stream": "stream", "async": "async"}
+
+
+def seconds(ms, digits=2):
+    return fmt(ms / 1000 if ms is not None else None, digits)
+
+
+def e2e_runs(e2e):
+    """The end-to-end document's runs (older documents held one sync run as `models`)."""
+    if not e2e:
+        return []
+    if "runs" in e2e:
+        return e2e["runs"]
+    return [{"name": "sync", "path": "sync", "env": [], "models": e2e.get("models", [])}]
+
+
+def not_measured(s, path):
+    """Why a run gave no time to a verified recipe, from what it measured."""
+    if path == "stream" and s.get("streamed", 0) == 0:
+        return "not measured: no answer came back streamed (" + (", ".join(s["errors"]) or "none") + ")"
+    return "not measured: no verified recipe (" + (", ".join(s["errors"]) or "none") + ")"
+
+
 def e2e_tables(out, results):
     e2e = load(os.path.join(results.dir, "e2e.json"))
-    features = results.run.get("features", {})
+    runs = e2e_runs(e2e)
     out.append("## End to end: time to a verified recipe (realistic latency)\n")
     out.append("How to read this: the emulator runs the realistic latency profiles of "
                "`shared/data/model-latency.toml` (time to first token, prefill and output rates per model), "
                "time-scaled so a run is short; a seeded third of first attempts break a diet rule "
-               "(`violateFirst` rate 0.33), so about a third of requests need one repair. Each request is a "
+               "(`violateFirst` rate 0.33), so about a third of requests need one repair; the plan restarts "
+               "with every run, so every path draws the same requests for repair. Each request is a "
                "fresh generate-recipe process through the runner with a varied body (no cache). Times are "
                "*modelled*: the emulator's modelled time of every model call of the request (from "
-               "`/_emulator/stats`) plus the function's own time (`meta.latencyMs` minus the real, scaled "
-               "wait). Only 200 answers count as verified recipes; p95 of a small sample is close to its "
-               "maximum.\n")
+               "`/_emulator/stats`) plus the functions' own time, real (their time minus the real, scaled "
+               "wait for the model). **sync**: `POST /recipes` as an HTTP API event, own time = "
+               "`meta.latencyMs` minus the scaled wait. **stream**: the same request as a function URL event, "
+               "answered in the Runtime API's streaming mode; the verified recipe is the final `recipe` "
+               "event (the sync body, same accounting). **async**: `POST` with `\"mode\": \"async\"` (202), "
+               "the message taken from the jobs queue on moto and handed to batch-dispatcher as the SQS "
+               "event Lambda delivers, then `GET /recipes/{requestId}` until `succeeded`: time = the POST's "
+               "round trip + the hand-off (receive and build the event, real; a deployed event source "
+               "mapping adds its own polling delay, not modelled) + batch-dispatcher's modelled model time "
+               "and its round trip minus the scaled wait + the GETs' round trips. Round trips are the "
+               "runner's, from event handed out to answer posted (process start excluded, as for a warm "
+               "function). Only verified recipes are timed; p95 of a small sample is close to its maximum.\n")
     if not e2e:
         out.append("Not measured: the end-to-end step failed (see the run's log).\n")
-    else:
-        out.append(f"Time scale {e2e['timeScale']:g} (a modelled second took {1000 / e2e['timeScale']:.0f} ms), "
-                   f"{e2e['count']} requests per model.\n")
-        out.append("| path | model | requests | verified | p50 (s) | p95 (s) | requests repaired | function's own time, mean (ms) | errors |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
-        for entry in e2e["models"]:
-            s = entry["summary"]
-            p50 = s["p50Ms"] / 1000 if s["p50Ms"] is not None else None
-            p95 = s["p95Ms"] / 1000 if s["p95Ms"] is not None else None
-            out.append(f"| sync | {s['model']} ({', '.join(s['modelIds']) or 'n/a'}) | {s['requests']} | {s['verified']} | "
-                       f"{fmt(p50, 2)} | {fmt(p95, 2)} | {s['requestsRepaired']} | {fmt(s['meanOwnMs'])} | "
-                       f"{', '.join(s['errors']) or 'none'} |")
-    out.append(f"| async | sonnet, haiku | not measured: {features.get('async', 'feature absent')} | | | | | | |")
-    out.append(f"| stream | sonnet, haiku | not measured: {features.get('stream', 'feature absent')} | | | | | | |")
-    out.append("")
-    out.append(f"Time to the first progress event (stream): not measured: {features.get('stream', 'feature absent')}.\n")
-
-    out.append("## Cost per verified recipe\n")
-    out.append("How to read this: tokens and dollars per verified recipe, summed over its attempts, as the "
-               "service reports them in `meta.usage` and `meta.costUsd` (prices from the service's own "
-               "configuration); the emulator counts tokens with its Korean-aware estimate "
-               "(docs/latency.md). The repair share is repairs / all attempts of the verified recipes.\n")
-    if not e2e:
-        out.append("Not measured: the end-to-end step failed.\n")
         return
-    out.append("| model | prompt caching | attempts per recipe | repair share of attempts | input tokens | output tokens | cache read | cache write | USD per recipe |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for entry in e2e["models"]:
-        s = entry["summary"]
-        per = s["attempts"] / s["verified"] if s["verified"] else None
-        caching = features.get("promptCachingSwitch", "as configured (no switch exposed)")
-        if s["usagePresent"]:
-            tokens = (fmt(s["meanUsageInputTokens"], 0), fmt(s["meanUsageOutputTokens"], 0),
-                      fmt(s["meanUsageCacheReadInputTokens"], 0), fmt(s["meanUsageCacheWriteInputTokens"], 0))
-        else:
-            tokens = (fmt(s["meanInputTokens"], 0) + " (meta.inputTokens)", fmt(s["meanOutputTokens"], 0) + " (meta.outputTokens)",
-                      "not measured: meta.usage absent", "not measured: meta.usage absent")
-        cost = fmt(s["meanCostUsd"], 5) if s["costPresent"] else "not measured: meta.costUsd absent"
-        out.append(f"| {s['model']} | {caching} | {fmt(per, 2)} | {fmt(s['repairShareOfAttempts'], 2)} | "
-                   f"{' | '.join(tokens)} | {cost} |")
+    out.append(f"Time scale {e2e['timeScale']:g} (a modelled second took {1000 / e2e['timeScale']:.0f} ms), "
+               f"{e2e['count']} requests per model and run.\n")
+    out.append("| path | run | model | requests | verified | p50 (s) | p95 (s) | requests repaired | functions' own time, mean (ms) | errors |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for run in runs:
+        if run["path"] == "sync" and "PROMPT_CACHING=off" in run.get("env", []):
+            continue  # shown in the cost table
+        for entry in run["models"]:
+            s = entry["summary"]
+            label = f"{s['model']} ({', '.join(s['modelIds']) or 'n/a'})"
+            if s["p50Ms"] is None:
+                out.append(f"| {run['path']} | {run['name']} | {label} | {s['requests']} | {s['verified']} | "
+                           f"{not_measured(s, run['path'])} | | | | {', '.join(s['errors']) or 'none'} |")
+                continue
+            out.append(f"| {run['path']} | {run['name']} | {label} | {s['requests']} | {s['verified']} | "
+                       f"{seconds(s['p50Ms'])} | {seconds(s['p95Ms'])} | {s['requestsRepaired']} | "
+                       f"{fmt(s['meanOwnMs'])} | {', '.join(s['errors']) or 'none'} |")
+    out.append("")
+    handoffs = [(e["summary"]["model"], e["summary"]["meanHandoffMs"]) for run in runs if run["path"] == "async"
+                for e in run["models"] if e["summary"].get("meanHandoffMs") is not None]
+    if handoffs:
+        out.append("Async hand-off (receive the message from moto and build the SQS event), mean: "
+                   + ", ".join(f"{model} {fmt(ms)} ms" for model, ms in handoffs) + ".\n")
+
+    out.append("### Time to the first progress event (stream)\n")
+    out.append("How to read this: from the event handed to the function to the first `event: progress` "
+               "(sent when attempt 1's first streamed event, `message_start`, arrives: the model's time to "
+               "first token). The model time before it is the Titan query's modelled time plus attempt 1's "
+               "modelled time to first token (`time_to_first_token_ms` + prefill tokens / input rate of "
+               "`shared/data/model-latency.toml`, with that call's token counts from the emulator's "
+               "`recentCalls`); the function's own time before it is real: the runner stamps each chunk "
+               "of the streamed body as it arrives, minus the real, scaled wait for the model.\n")
+    stream_runs = [run for run in runs if run["path"] == "stream"]
+    if not stream_runs:
+        out.append("Not measured: no stream run in this document.\n")
+    else:
+        out.append("| model | streamed answers | with a progress event | p50 (s) | p95 (s) | time to the verified recipe, p50 (s) |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for run in stream_runs:
+            for entry in run["models"]:
+                s = entry["summary"]
+                out.append(f"| {s['model']} | {s['streamed']} of {s['requests']} | {s['firstProgressCount']} | "
+                           f"{seconds(s['firstProgressP50Ms'])} | {seconds(s['firstProgressP95Ms'])} | "
+                           f"{seconds(s['p50Ms'])} |")
+        out.append("")
+
+    out.append("## Cost per verified recipe, with and without prompt caching\n")
+    out.append("How to read this: tokens and dollars per verified recipe (means), summed over its attempts, as the "
+               "service reports them in `meta.usage` and `meta.costUsd` (prices of "
+               "`shared/data/model-prices.toml`); the emulator counts tokens with its Korean-aware estimate and "
+               "applies Bedrock's caching minimums (docs/latency.md, docs/economics.md). Both runs are the sync "
+               "path on the same build and fault plan; `PROMPT_CACHING=off` sends no cache points. Input = "
+               "uncached input tokens; cache read is billed at 0.1x the input price, cache write at 1.25x. "
+               "The repair share is repairs / all attempts of the verified recipes; the fault plan is set again "
+               "at the start of every run, so both runs draw the same requests for repair. \"off / on\" "
+               "divides the dollars per recipe.\n")
+    costed = [run for run in runs if run["path"] == "sync"]
+    if not costed:
+        out.append("Not measured: no sync run in this document.\n")
+        return
+    out.append("| model | prompt caching | verified | attempts per recipe | repair share of attempts | input tokens | cache read | cache write | output tokens | USD per recipe | off / on |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    on_cost = {}
+    for run in costed:
+        caching = "off" if "PROMPT_CACHING=off" in run.get("env", []) else "on"
+        for entry in run["models"]:
+            s = entry["summary"]
+            per = s["attempts"] / s["verified"] if s["verified"] else None
+            if s["usagePresent"]:
+                tokens = (fmt(s["meanUsageInputTokens"], 0), fmt(s["meanUsageCacheReadInputTokens"], 0),
+                          fmt(s["meanUsageCacheWriteInputTokens"], 0), fmt(s["meanUsageOutputTokens"], 0))
+            else:
+                tokens = ("not measured: meta.usage absent",) * 4
+            cost = s.get("meanCostUsd") if s["costPresent"] else None
+            if caching == "on":
+                on_cost[s["model"]] = cost
+            base = on_cost.get(s["model"])
+            ratio = cost / base if caching == "off" and cost is not None and base else None
+            out.append(f"| {s['model']} | {caching} | {s['verified']} of {s['requests']} | {fmt(per, 2)} | "
+                       f"{fmt(s['repairShareOfAttempts'], 2)} | {' | '.join(tokens)} | "
+                       f"{fmt(cost, 5) if cost is not None else 'not measured'} | "
+                       f"{f'{ratio:.3f}×' if ratio is not None else '–'} |")
     out.append("")
 
 

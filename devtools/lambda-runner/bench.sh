@@ -10,7 +10,9 @@
 #   4. generate-recipe against the Python seed design (devtools/bench/python-baseline, run by
 #      awslambdaric), both under Lambda's CPU share for 512 MB when the machine allows it
 #   5. end to end under the realistic latency profiles, a third of first attempts needing a
-#      repair: time to a verified recipe per model, tokens and cost (devtools/bench/e2e.py)
+#      repair: time to a verified recipe per model on the sync, stream and async paths, time
+#      to the first progress event, tokens and cost with prompt caching on and off
+#      (devtools/bench/e2e.py)
 #   6. batch throughput under a model quota (tests/benches/batch_throughput.rs), several runs
 #   7. devtools/bench/render.py writes the report and checks devtools/bench/thresholds.toml;
 #      the script fails on a regression or a failed measurement
@@ -18,7 +20,7 @@
 # Knobs (environment):
 #   BENCH_SPAWNS=20 BENCH_COUNT=1000 BENCH_WARMUP=20     init spawns, warm invocations
 #   BENCH_PY_SPAWNS=10 BENCH_PY_COUNT=200                 the same for the Python comparison
-#   BENCH_E2E_COUNT=30 BENCH_TIME_SCALE=20                end-to-end requests per model, time scale
+#   BENCH_E2E_COUNT=30 BENCH_TIME_SCALE=20                end-to-end requests per model and path, time scale
 #   BENCH_BATCH_RUNS=3 BENCH_BATCH_REQUESTS=200 BENCH_BATCH_POLICIES=adaptive,fixed10,fixed100
 #   BENCH_CPU_SHARE=0.29   vCPU share applied in step 4 (0 = none)
 #   BENCH_OUT=BENCHMARKS.md   BENCH_SKIP_BUILD=1 (reuse the existing build)
@@ -254,23 +256,23 @@ for pair in "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=$realistic" "AWS_ENDPOINT_URL_DYNA
     "AWS_ENDPOINT_URL_SQS=$moto" "RESULTS_TABLE=$RESULTS_TABLE" "JOBS_QUEUE_URL=$JOBS_QUEUE_URL"; do
     e2e_env+=(--env "$pair")
 done
+# Four runs: sync with prompt caching on (the default, stated), the function URL stream, async
+# through the jobs queue and batch-dispatcher, and sync again with caching off (the cost
+# comparison). Whether a path works is measured, never assumed: a path that does not answer
+# (a buffered answer to the function URL, no queued message) shows as such in the report.
 e2e_command=(python3 devtools/bench/e2e.py --runner "$runner" --bin "$release/generate-recipe"
-    --event "$(event_of generate-recipe)" --emulator "$realistic" --time-scale "$time_scale"
-    --count "$e2e_count" "${e2e_env[@]}")
+    --dispatcher "$release/batch-dispatcher" --event "$(event_of generate-recipe)"
+    --stream-event events/function-url-post-recipes-keto.json --get-event events/apigw-get-recipe.json
+    --moto "$moto" --jobs-queue-url "$JOBS_QUEUE_URL" --emulator "$realistic" --time-scale "$time_scale"
+    --count "$e2e_count" --run sync:sync:PROMPT_CACHING=on --run stream:stream --run async:async
+    --run sync-uncached:sync:PROMPT_CACHING=off "${e2e_env[@]}")
 line="bedrock-emulator --latency realistic --time-scale $time_scale --faults '$faults'; $(printf '%q ' "${e2e_command[@]}")"
 line=${line//"$realistic"/http://127.0.0.1:REALISTIC_EMULATOR}
 commands+=("$(redact "${line% }")")
-echo "bench: end to end ($e2e_count requests per model, time scale $time_scale)" >&2
+echo "bench: end to end ($e2e_count requests per model and path, time scale $time_scale)" >&2
 if ! "${e2e_command[@]}" >"$results/e2e.json"; then
     rm -f "$results/e2e.json"
     note_failure "end to end (devtools/bench/e2e.py)"
-fi
-
-# Features the other tables depend on, detected from what this build does (never assumed).
-async_state="the async path needs an SQS event source between generate-recipe and batch-dispatcher, which lambda-runner does not provide yet"
-stream_state="feature absent (lambda-runner has no response-streaming mode in this build)"
-if "$runner" help 2>&1 | grep -qi stream; then
-    stream_state="lambda-runner has a streaming mode, but this harness does not drive it yet"
 fi
 
 # Step 6: batch throughput, several runs of the same build.
@@ -304,7 +306,7 @@ BENCH_RUN_REVISION=$revision \
     BENCH_RUN_STARTED="$(date -u -d "@$started_at" '+%Y-%m-%d %H:%M UTC')" \
     BENCH_RUN_WALL=$(($(date +%s) - started_at)) BENCH_RUN_BUILD=$build_seconds \
     BENCH_RUN_CPU="$cpu_method${throttled:+ (cgroup cpu.stat after the runs: $throttled)}" \
-    BENCH_RUN_PROFILE=$profile BENCH_RUN_BATCH_REQUESTS=$batch_requests BENCH_RUN_ASYNC=$async_state BENCH_RUN_STREAM=$stream_state \
+    BENCH_RUN_PROFILE=$profile BENCH_RUN_BATCH_REQUESTS=$batch_requests \
     python3 - "$results/run.json" <<'PY'
 import json, os, sys
 env = os.environ
@@ -316,7 +318,6 @@ json.dump({
     "buildSeconds": int(env["BENCH_RUN_BUILD"]), "cpuShare": env["BENCH_RUN_CPU"],
     "profile": env["BENCH_RUN_PROFILE"],
     "batchRequests": int(env["BENCH_RUN_BATCH_REQUESTS"]),
-    "features": {"async": env["BENCH_RUN_ASYNC"], "stream": env["BENCH_RUN_STREAM"]},
 }, open(sys.argv[1], "w"), indent=1)
 PY
 mkdir -p "$(dirname "$out")"

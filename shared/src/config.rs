@@ -38,6 +38,7 @@ pub const ENV_VARS: &[&str] = &[
     "RESULT_TTL_DAYS",
     "MODEL_TIME_SCALE",
     "EXPECTED_OUTPUT_TOKENS",
+    "PROMPT_CACHING",
     "NUTRITION_INDEX_SOURCE",
     "RUST_LOG",
 ];
@@ -203,6 +204,10 @@ pub struct Config {
     /// request is never turned away that could have succeeded. Repairs are estimated from
     /// the longest answer actually seen, and every call stays bounded by the deadline.
     pub expected_output_tokens: u32,
+    /// `PROMPT_CACHING` (`on` by default): whether Claude requests mark prompt-cache points
+    /// on models that support them. `off` sends every request without them, so every input
+    /// token is billed at the full rate; the benchmarks use it to price what caching saves.
+    pub prompt_caching: bool,
 }
 
 impl Default for Config {
@@ -223,6 +228,7 @@ impl Default for Config {
             result_ttl_days: 30,
             model_time_scale: 1.0,
             expected_output_tokens: 1000,
+            prompt_caching: true,
         }
     }
 }
@@ -289,6 +295,16 @@ impl Config {
                 })
             }
         };
+        let prompt_caching = match env.get("PROMPT_CACHING").map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "PROMPT_CACHING",
+                    reason: format!("`{v}` is not `on` or `off`"),
+                })
+            }
+        };
         Ok(Config {
             models,
             fallback_chain,
@@ -325,6 +341,7 @@ impl Config {
                 1,
                 64_000,
             )?,
+            prompt_caching,
         })
     }
 
@@ -530,6 +547,26 @@ mod tests {
             [Claude3Sonnet]
         );
         assert_eq!(model_candidates(&[], Sonnet, true), [Sonnet]);
+    }
+
+    #[test]
+    fn prompt_caching_is_on_unless_switched_off() {
+        assert!(Config::from_vars(HashMap::new()).unwrap().prompt_caching);
+        assert!(Config::default().prompt_caching);
+        assert!(
+            Config::from_vars(vars(&[("PROMPT_CACHING", "on")]))
+                .unwrap()
+                .prompt_caching
+        );
+        assert!(
+            !Config::from_vars(vars(&[("PROMPT_CACHING", "off")]))
+                .unwrap()
+                .prompt_caching
+        );
+        for bad in ["yes", "false", "OFF", "0"] {
+            let err = Config::from_vars(vars(&[("PROMPT_CACHING", bad)])).unwrap_err();
+            assert!(err.to_string().contains("PROMPT_CACHING"), "{bad}: {err}");
+        }
     }
 
     #[test]

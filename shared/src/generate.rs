@@ -125,10 +125,18 @@ pub struct Meta {
 }
 
 /// How a model is asked: by its row in the price table (unknown ids get the plain text path).
-fn model_traits(prices: Option<&PriceTable>, model_id: &str) -> (OutputMode, bool) {
+/// Cache points go only to a model that supports prompt caching, and only while the
+/// configuration (`PROMPT_CACHING`) allows them.
+fn model_traits(
+    prices: Option<&PriceTable>,
+    model_id: &str,
+    prompt_caching: bool,
+) -> (OutputMode, bool) {
     match prices.and_then(|p| p.price(model_id)) {
-        Some(row) if row.structured_output => (OutputMode::Tool, row.prompt_caching),
-        Some(row) => (OutputMode::Text, row.prompt_caching),
+        Some(row) if row.structured_output => {
+            (OutputMode::Tool, prompt_caching && row.prompt_caching)
+        }
+        Some(row) => (OutputMode::Text, prompt_caching && row.prompt_caching),
         None => (OutputMode::Text, false),
     }
 }
@@ -314,7 +322,8 @@ impl RecipeService {
                 }
             };
             attempts += 1;
-            let (mode, cache_points) = model_traits(self.prices, &model_id);
+            let (mode, cache_points) =
+                model_traits(self.prices, &model_id, self.config.prompt_caching);
             let mut messages = Vec::with_capacity(1 + later_turns.len());
             messages.push(Message {
                 role: Role::User,
@@ -563,5 +572,40 @@ fn output_feedback(reason: &str, language: Language) -> String {
     match language {
         Language::Ko => format!("- 출력 형식 오류: {reason}. 스키마에 맞는 레시피 하나만, 간결하게 답하세요."),
         Language::En => format!("- Output format error: {reason}. Answer with one recipe of the schema only, concisely."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        DEFAULT_CLAUDE3_HAIKU_MODEL_ID, DEFAULT_HAIKU_MODEL_ID, DEFAULT_SONNET_MODEL_ID,
+    };
+
+    #[test]
+    fn cache_points_follow_the_model_and_the_switch() {
+        let prices = PriceTable::embedded().ok();
+        assert!(prices.is_some(), "the embedded price table loads");
+        for id in [DEFAULT_SONNET_MODEL_ID, DEFAULT_HAIKU_MODEL_ID] {
+            assert_eq!(
+                model_traits(prices, id, true),
+                (OutputMode::Tool, true),
+                "{id}"
+            );
+            assert_eq!(
+                model_traits(prices, id, false),
+                (OutputMode::Tool, false),
+                "{id} with PROMPT_CACHING=off"
+            );
+        }
+        // A model without prompt caching never gets cache points, whatever the switch says.
+        assert_eq!(
+            model_traits(prices, DEFAULT_CLAUDE3_HAIKU_MODEL_ID, true),
+            (OutputMode::Text, false)
+        );
+        assert_eq!(
+            model_traits(prices, "example.unknown-model-v1:0", true),
+            (OutputMode::Text, false)
+        );
     }
 }

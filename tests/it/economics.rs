@@ -310,6 +310,54 @@ async fn a_repair_keeps_the_cached_prefix_identical_and_recalls_the_answer_brief
 }
 
 #[tokio::test]
+async fn prompt_caching_off_sends_no_cache_points_and_bills_every_input_token_in_full() {
+    let plan = Some(r#"{"violateFirst": "carbHeavy"}"#);
+    let emu = emulator(plan).await;
+    let (app, _, _) = recording_app(&emu.endpoint(), test_config(), &[]).await;
+    let (status, cached) = post(&app, &keto(json!({}))).await;
+    assert_eq!(status, 200, "{cached:#}");
+    let on = usage_of(&cached["meta"]);
+    assert!(
+        on.cache_write_input_tokens > 0 && on.cache_read_input_tokens > 0,
+        "with caching on, the first attempt writes the prefix and the repair reads it: {on:?}"
+    );
+
+    let emu = emulator(plan).await;
+    let config = Config {
+        prompt_caching: false,
+        ..test_config()
+    };
+    let (app, chat, _) = recording_app(&emu.endpoint(), config, &[]).await;
+    let (status, body) = post(&app, &keto(json!({}))).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["meta"]["attempts"], 2);
+    let calls = chat.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    for (call, _) in &calls {
+        assert!(!call.cache_points);
+        let wire = serde_json::to_value(claude_body(call)).unwrap();
+        assert!(
+            !wire.to_string().contains("cache_control"),
+            "a cache point was sent: {wire:#}"
+        );
+        // The structured output stays: only the cache points go.
+        assert_eq!(wire["tools"][0]["name"], "record_recipe");
+    }
+    let off = usage_of(&body["meta"]);
+    assert_eq!(
+        (off.cache_read_input_tokens, off.cache_write_input_tokens),
+        (0, 0)
+    );
+    // Every input token is billed at Sonnet 4.5's full rate ($3 in, $15 out per million).
+    let expected = (off.input_tokens as f64 * 3.0 + off.output_tokens as f64 * 15.0) / 1e6;
+    let cost = body["meta"]["costUsd"].as_f64().unwrap();
+    assert!((cost - expected).abs() < 2e-6, "{cost} vs {expected}");
+    // The same request with caching on sends as many input tokens, but fewer at full price.
+    assert_eq!(off.input_tokens, on.total_input());
+    assert!(on.input_tokens < off.input_tokens);
+}
+
+#[tokio::test]
 async fn a_throttled_sonnet_hands_over_to_haiku_unless_the_request_refuses_fallback() {
     let emu = emulator(None).await;
     let (app, chat, sink) =

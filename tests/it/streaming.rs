@@ -356,3 +356,76 @@ async fn api_gateway_and_warm_up_events_are_still_answered_buffered() {
         Outcome::Response(json!({"warmed": true, "function": "generate-recipe"}))
     );
 }
+
+/// `lambda-runner invoke` prints a streamed answer as the function URL answers it, with when
+/// each chunk arrived: what the end-to-end benchmark times the stream's events from.
+#[tokio::test]
+async fn the_runner_cli_prints_a_streamed_answer_with_its_chunk_times() {
+    let emu = realistic_emulator("{}").await;
+    let runner = binary("lambda-runner");
+    let function = binary("generate-recipe");
+    let event = repo_root().join("events").join(URL_EVENT);
+    let output = tokio::process::Command::new(&runner)
+        .arg("invoke")
+        .arg("--bin")
+        .arg(&function)
+        .arg("--event")
+        .arg(&event)
+        .args([
+            "--env",
+            &format!("AWS_ENDPOINT_URL_BEDROCK_RUNTIME={}", emu.endpoint()),
+        ])
+        .args(["--env", &format!("MODEL_TIME_SCALE={TIME_SCALE}")])
+        .args(["--env", "CACHE_MAX_ENTRIES=0", "--env", "RUST_LOG=warn"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer:#}");
+    assert_eq!(answer["headers"]["content-type"], "text/event-stream");
+    let streamed = &answer["streamed"];
+    assert!(streamed["trailerError"].is_null(), "{streamed:#}");
+    let body = answer["body"].as_str().unwrap();
+    let events = parse_sse(body);
+    assert_contract_order(&events);
+    let arrivals: Vec<(usize, f64)> = streamed["arrivals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a[0].as_u64().unwrap() as usize, a[1].as_f64().unwrap()))
+        .collect();
+    assert!(
+        arrivals.len() > 1,
+        "the body came in one piece: {arrivals:?}"
+    );
+    assert_eq!(arrivals[0].0, 0);
+    assert!(
+        arrivals
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+        "offsets and times only grow: {arrivals:?}"
+    );
+    assert!(arrivals.last().unwrap().0 < body.len());
+    let round_trip = streamed["roundTripMs"].as_f64().unwrap();
+    assert!(arrivals.last().unwrap().1 <= round_trip);
+    // The first progress event arrives before the recipe, by the model's remaining output.
+    let at = |offset: usize| {
+        arrivals
+            .iter()
+            .take_while(|(start, _)| *start <= offset)
+            .last()
+            .unwrap()
+            .1
+    };
+    let progress = events.iter().find(|e| e.event == "progress").unwrap();
+    let recipe = events.last().unwrap();
+    assert_eq!(recipe.event, "recipe");
+    assert!(
+        at(progress.offset) < at(recipe.offset),
+        "progress at {} ms, recipe at {} ms",
+        at(progress.offset),
+        at(recipe.offset)
+    );
+}
