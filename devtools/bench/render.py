@@ -224,7 +224,7 @@ def e2e_tables(out, results):
     out.append("")
 
 
-BATCH_ROW = re.compile(r"^\| (adaptive \(AIMD\)|fixed \d+) \|")
+BATCH_ROW = re.compile(r"^\| (adaptive \([a-zA-Z]+\)|AIMD concurrency|fixed \d+) \|")
 
 
 def batch_table(out, results):

@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::batch::{AimdConfig, InMemoryStore, RedeliveryDelay, ResultStore, RetryBackoff};
+use ai_chef::batch::{
+    InMemoryStore, LimitPolicy, PacedConfig, RedeliveryDelay, ResultStore, RetryBackoff,
+};
 use ai_chef::config::Config;
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
@@ -620,13 +622,16 @@ async fn a_job_is_read_only_by_the_caller_who_submitted_it() {
 }
 
 /// The app with an in-memory store (no network besides the emulator).
-async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
+async fn memory_app(
+    emu: &Emulator,
+    limit: LimitPolicy,
+) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     memory_app_with(emu, limit, test_config()).await
 }
 
 async fn memory_app_with(
     emu: &Emulator,
-    limit: AimdConfig,
+    limit: LimitPolicy,
     config: Config,
 ) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     let store = Arc::new(InMemoryStore::new());
@@ -659,7 +664,7 @@ fn synthetic_event(n: usize) -> Value {
 #[tokio::test]
 async fn no_record_starts_when_the_deadline_cannot_cover_it_and_none_is_lost() {
     let emu = emulator(Some(r#"{"latencyMs": 400}"#)).await;
-    let (app, store) = memory_app(&emu, AimdConfig::fixed(1)).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::fixed(1)).await;
     // One record at a time, 400 ms each: 200 ms margin + 2.2 s leaves room for a few only.
     let response = handle(
         &app,
@@ -722,7 +727,7 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
         fallback_chain: Vec::new(),
         ..test_config()
     };
-    let (app, store) = memory_app_with(&emu, AimdConfig::default(), config).await;
+    let (app, store) = memory_app_with(&emu, LimitPolicy::default(), config).await;
     let response = handle(
         &app,
         lambda_event(synthetic_event(1), Duration::from_secs(30)),
@@ -734,11 +739,13 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
     assert_eq!((stats.claude.calls, stats.claude.successes), (4, 1));
     let gate = app.gate.snapshot();
     assert_eq!(gate.throttles, 3);
-    let defaults = AimdConfig::default();
-    let twice_lowered = defaults.initial * defaults.backoff * defaults.backoff;
+    // Each retry started after the previous throttle's decrease, so each throttle lowered
+    // the rate (with no success yet, by the backoff factor).
+    let defaults = PacedConfig::default();
+    let twice_lowered = defaults.initial_rate * defaults.backoff * defaults.backoff;
     assert!(
-        gate.limit < twice_lowered,
-        "each throttle lowered the limit: {gate:?}"
+        gate.rate.is_some_and(|rate| rate < twice_lowered),
+        "each throttle lowered the rate: {gate:?}"
     );
     assert_eq!(
         store.results("job-mem")[0].attempts,
@@ -750,7 +757,7 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
 #[tokio::test]
 async fn simultaneous_deliveries_of_one_message_make_one_model_call() {
     let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let event = synthetic_event(1);
     let (a, b, c) = tokio::join!(
         handle(&app, lambda_event(event.clone(), Duration::from_secs(30))),
@@ -774,7 +781,7 @@ async fn simultaneous_deliveries_of_one_message_make_one_model_call() {
 #[tokio::test]
 async fn records_run_concurrently_up_to_the_limit() {
     let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
-    let (app, _) = memory_app(&emu, AimdConfig::fixed(10)).await;
+    let (app, _) = memory_app(&emu, LimitPolicy::fixed(10)).await;
     let started = Instant::now();
     let response = handle(
         &app,
@@ -793,7 +800,7 @@ async fn records_run_concurrently_up_to_the_limit() {
 #[tokio::test]
 async fn warm_up_answers_at_once_and_writes_nothing() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let response = handle(
         &app,
         lambda_event(load_event("scheduled-warmup.json"), Duration::from_secs(5)),
@@ -811,7 +818,7 @@ async fn warm_up_answers_at_once_and_writes_nothing() {
 #[tokio::test]
 async fn the_fixture_batch_stores_two_recipes_and_one_failure() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let response = handle(
         &app,
         lambda_event(load_event("sqs-batch.json"), Duration::from_secs(30)),
@@ -979,7 +986,7 @@ impl RedeliveryDelay for RecordingRedelivery {
 #[tokio::test]
 async fn only_retried_records_are_delayed_by_their_receive_count() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let recorder = Arc::new(RecordingRedelivery::default());
     let backoff = RetryBackoff {
         base: Duration::from_secs(10),

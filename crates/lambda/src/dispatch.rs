@@ -6,9 +6,11 @@
 //! outcome acknowledges the message with no model call and no write; another live delivery
 //! makes this one retry later). An invalid request is stored `failed`. A valid one waits for
 //! a permit, starts only if the time left covers a record's expected duration, and its outcome
-//! is stored `succeeded`, or `failed` when it can never succeed. A passing failure (throttling,
-//! timeout, outage) is first retried within the invocation after a jittered pause, under the
-//! limit the throttle lowered, while time allows; then (or on store trouble) the claim is
+//! is stored `succeeded`, or `failed` when it can never succeed; an answer from a stand-in
+//! model counts as a throttle for the gate (the requested model's quota said no). A passing
+//! failure (throttling, timeout, outage) is first retried within the invocation after a
+//! jittered pause (a throttle under the paced gate waits for its next start instead), under
+//! the limit the throttle lowered, while time allows; then (or on store trouble) the claim is
 //! released and the message reported for retry. A message reported for retry is made visible
 //! again after an exponential delay by its receive count ([`super::backoff`]) when a
 //! [`Redelivery`] is given, rather than after the queue's whole visibility timeout.
@@ -202,6 +204,10 @@ impl Dispatcher<'_> {
             Err(err) => return self.finish(&key, &owner, Err(err)).await,
         };
 
+        let models = &self.service.config().models;
+        let requested = models
+            .chat_model_id(request.model.unwrap_or(models.default_chat))
+            .to_owned();
         let mut retries = 0u32;
         loop {
             let permit = self.gate.acquire().await;
@@ -231,6 +237,9 @@ impl Dispatcher<'_> {
                 .generate(&request, self.deadline, self.metrics)
                 .await;
             match &generated {
+                Ok(response) if !response.meta.cached && response.meta.model_id != requested => {
+                    permit.stood_in()
+                }
                 Ok(_) => permit.succeeded(started.elapsed()),
                 Err(ServiceError::Throttled { .. }) => permit.throttled(),
                 Err(_) => drop(permit),
@@ -239,14 +248,21 @@ impl Dispatcher<'_> {
                 Err(err) if err.is_transient() && retries < self.local_retries => {
                     // Again in this invocation, under the (now lower) limit, after a jittered
                     // pause: cheaper than a round trip through the queue's visibility timeout.
+                    // A throttle under a paced gate needs no pause of its own: the pacer,
+                    // slowed by the throttle, spaces the retry like any other start, and a
+                    // pause would only leave the quota idle at the end of a batch.
                     retries += 1;
                     tracing::info!(
                         code = err.code(),
                         retry = retries,
                         "passing failure; retried in this invocation"
                     );
-                    let left = self.deadline.budget(margin).unwrap_or_default();
-                    tokio::time::sleep(local_backoff(retries).min(left)).await;
+                    let paced_throttle =
+                        matches!(err, ServiceError::Throttled { .. }) && self.gate.paces();
+                    if !paced_throttle {
+                        let left = self.deadline.budget(margin).unwrap_or_default();
+                        tokio::time::sleep(local_backoff(retries).min(left)).await;
+                    }
                 }
                 generated => {
                     let generated = generated.and_then(|response| {
