@@ -6,14 +6,19 @@
 //! outcome acknowledges the message with no model call and no write; another live delivery
 //! makes this one retry later). An invalid request is stored `failed`. A valid one waits for
 //! a permit, starts only if the time left covers a record's expected duration, and its outcome
-//! is stored `succeeded`, or `failed` when it can never succeed; an answer from a stand-in
-//! model counts as a throttle for the gate (the requested model's quota said no). A passing
-//! failure (throttling, timeout, outage) is first retried within the invocation after a
-//! jittered pause (a throttle under the paced gate waits for its next start instead), under
-//! the limit the throttle lowered, while time allows; then (or on store trouble) the claim is
-//! released and the message reported for retry. A message reported for retry is made visible
+//! is stored `succeeded`, or `failed` when it can never succeed. The worker's recipe service
+//! keeps a throttled record on its requested model ([`FallbackPolicy::NotReadyOnly`]: only a
+//! model not ready hands over to the fallback chain), so every throttle reaches the gate as a
+//! throttle. A passing failure (throttling, timeout, outage) is first retried within the
+//! invocation after a jittered pause (a throttle under the paced gate waits for its next start
+//! instead), under the limit the throttle lowered, while time allows; after
+//! [`Dispatcher::local_retries`] of them (or when time runs out, or on store trouble) the claim
+//! is released and the message reported for retry: a persistent throttle ends in the
+//! partial-batch response, never in a lost record. A message reported for retry is made visible
 //! again after an exponential delay by its receive count ([`super::backoff`]) when a
 //! [`Redelivery`] is given, rather than after the queue's whole visibility timeout.
+//!
+//! [`FallbackPolicy::NotReadyOnly`]: ai_chef::generate::FallbackPolicy::NotReadyOnly
 
 use ai_chef::batch::api::expires_at;
 use ai_chef::batch::backoff::{RedeliveryDelay, RetryBackoff};
@@ -21,7 +26,7 @@ use ai_chef::batch::limiter::AdaptiveGate;
 use ai_chef::batch::message::{now_ms, BatchMessage};
 use ai_chef::batch::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
 use ai_chef::deadline::Deadline;
-use ai_chef::error::ServiceError;
+use ai_chef::error::{ModelFailure, ServiceError};
 use ai_chef::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
 use ai_chef::metrics::MetricsRecorder;
 use ai_chef::request::RecipeRequest;
@@ -208,6 +213,14 @@ impl Dispatcher<'_> {
         let requested = models
             .chat_model_id(request.model.unwrap_or(models.default_chat))
             .to_owned();
+        // Under the worker's policy (set by `BatchDispatcherApp::new`) a throttle never hands
+        // over, so an answer from another model only says the requested one was not ready:
+        // a success for the gate. A service that hands over on throttles would hide them in
+        // stand-in answers, so those then count as throttles.
+        let stand_in_hides_throttles = self
+            .service
+            .fallback_policy()
+            .hands_over(ModelFailure::Throttling);
         let mut retries = 0u32;
         loop {
             let permit = self.gate.acquire().await;
@@ -237,7 +250,11 @@ impl Dispatcher<'_> {
                 .generate(&request, self.deadline, self.metrics)
                 .await;
             match &generated {
-                Ok(response) if !response.meta.cached && response.meta.model_id != requested => {
+                Ok(response)
+                    if stand_in_hides_throttles
+                        && !response.meta.cached
+                        && response.meta.model_id != requested =>
+                {
                     permit.stood_in()
                 }
                 Ok(_) => permit.succeeded(started.elapsed()),

@@ -384,9 +384,11 @@ impl Permit<'_> {
         self.gate.finish(self.epoch, Signal::Throttled);
     }
 
-    /// Answered, but by a stand-in model because the requested one was throttled (or not
-    /// ready): the quota said no, so this counts as a throttle, not a success. Without it the
-    /// fallback chain would hide throttles from the gate, as the SDK's retries once did.
+    /// Answered, but by a stand-in model because the requested one was throttled: the quota
+    /// said no, so this counts as a throttle, not a success. Without it a fallback chain that
+    /// hands over on throttles would hide them from the gate, as the SDK's retries once did.
+    /// (The batch worker's own policy keeps throttled calls on their model; there a stand-in
+    /// only means the model was not ready, which says nothing about the quota.)
     pub fn stood_in(mut self) {
         self.done = true;
         self.gate.finish(self.epoch, Signal::StoodIn);

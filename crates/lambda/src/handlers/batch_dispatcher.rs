@@ -14,7 +14,7 @@ use ai_chef::batch::message::now_ms;
 use ai_chef::batch::queue::JobQueue;
 use ai_chef::batch::store::ResultStore;
 use ai_chef::error::ServiceError;
-use ai_chef::generate::RecipeService;
+use ai_chef::generate::{FallbackPolicy, RecipeService};
 use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
@@ -50,7 +50,10 @@ impl std::fmt::Debug for BatchDispatcherApp {
 }
 
 impl BatchDispatcherApp {
-    /// The app with the default (paced) limit and the configured result TTL.
+    /// The app with the default (paced) limit and the configured result TTL. The recipe
+    /// service is set to [`FallbackPolicy::NotReadyOnly`]: a throttle is the pacer's signal and
+    /// the record is retried on its requested model; only a model not ready hands over to the
+    /// fallback chain (sync and streamed requests keep handing over on throttles too).
     pub fn new(
         service: RecipeService,
         metrics: Arc<dyn MetricsSink>,
@@ -59,7 +62,7 @@ impl BatchDispatcherApp {
     ) -> Self {
         let result_ttl_days = service.config().result_ttl_days;
         BatchDispatcherApp {
-            service,
+            service: service.with_fallback_policy(FallbackPolicy::NotReadyOnly),
             metrics,
             store,
             queue,
