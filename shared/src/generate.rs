@@ -141,12 +141,43 @@ fn model_traits(
     }
 }
 
-/// Persistent throttling (the SDK's retries exhausted) and a model not ready are worth another model.
-fn calls_for_fallback(failure: ModelFailure) -> bool {
-    matches!(
-        failure,
-        ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded | ModelFailure::ModelNotReady
-    )
+/// Which failed model calls hand the attempt to the next model of the fallback chain
+/// (`MODEL_FALLBACK_CHAIN`). The chain and the request's `fallback` say *which* model may stand
+/// in; the policy says *when*. It belongs to the caller that wires the service: the
+/// interactive routes and the queue worker differ in what a throttle means to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FallbackPolicy {
+    /// Persistent throttling (`ThrottlingException`, `ServiceQuotaExceededException` after
+    /// the SDK's retries) and a model not ready hand over. For sync and streamed requests: a
+    /// caller is waiting, and another model now beats the requested one later.
+    #[default]
+    ThrottledOrNotReady,
+    /// Only a model not ready hands over; a throttle ends the generation as
+    /// [`ServiceError::Throttled`] on the requested model. For the queue worker: a throttle is
+    /// its pacer's signal, the record has time to be retried on the model the user asked for,
+    /// and a stand-in call outside the pacer would only meet the same quota.
+    NotReadyOnly,
+}
+
+impl FallbackPolicy {
+    /// Whether a call that failed this way is worth the next model of the chain.
+    pub fn hands_over(self, failure: ModelFailure) -> bool {
+        match failure {
+            ModelFailure::ModelNotReady => true,
+            ModelFailure::Throttling | ModelFailure::ServiceQuotaExceeded => {
+                self == FallbackPolicy::ThrottledOrNotReady
+            }
+            ModelFailure::ModelTimeout
+            | ModelFailure::ServiceUnavailable
+            | ModelFailure::InternalServer
+            | ModelFailure::Validation
+            | ModelFailure::AccessDenied
+            | ModelFailure::ResourceNotFound
+            | ModelFailure::ModelError
+            | ModelFailure::Transport
+            | ModelFailure::Unknown => false,
+        }
+    }
 }
 
 /// Why an attempt did not give a usable recipe.
@@ -167,12 +198,15 @@ pub struct RecipeService {
     /// invalid, which the app's start-up check refuses.
     latency: Option<&'static LatencyProfiles>,
     prices: Option<&'static PriceTable>,
+    /// When a failed call hands over to the next model of the chain.
+    fallback: FallbackPolicy,
 }
 
 impl std::fmt::Debug for RecipeService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecipeService")
             .field("cache", &self.cache)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }
@@ -194,7 +228,19 @@ impl RecipeService {
             latency: LatencyProfiles::embedded().ok(),
             // Config loading already refused a broken table; `None` only prices nothing.
             prices: PriceTable::embedded().ok(),
+            fallback: FallbackPolicy::default(),
         }
+    }
+
+    /// The same service handing over to the next model of the chain as `policy` says
+    /// (default [`FallbackPolicy::ThrottledOrNotReady`]).
+    pub fn with_fallback_policy(mut self, policy: FallbackPolicy) -> Self {
+        self.fallback = policy;
+        self
+    }
+
+    pub fn fallback_policy(&self) -> FallbackPolicy {
+        self.fallback
     }
 
     pub fn config(&self) -> &Config {
@@ -402,7 +448,7 @@ impl RecipeService {
                     tracing::warn!(model_id = %model_id, attempt = attempts, latency_ms = err.latency.as_millis() as u64, failure = ?err.failure, timed_out = err.timed_out, "model call failed");
                     let next = candidates.get(candidate + 1).copied();
                     match next {
-                        Some(next) if !err.timed_out && calls_for_fallback(err.failure) => {
+                        Some(next) if !err.timed_out && self.fallback.hands_over(err.failure) => {
                             // The stand-in gets this attempt: nothing was answered.
                             candidate += 1;
                             attempts -= 1;
@@ -579,7 +625,7 @@ fn output_feedback(reason: &str, language: Language) -> String {
 mod tests {
     use super::*;
     use crate::config::{
-        DEFAULT_CLAUDE3_HAIKU_MODEL_ID, DEFAULT_HAIKU_MODEL_ID, DEFAULT_SONNET_MODEL_ID,
+        ChatModel, DEFAULT_CLAUDE3_HAIKU_MODEL_ID, DEFAULT_HAIKU_MODEL_ID, DEFAULT_SONNET_MODEL_ID,
     };
 
     #[test]
@@ -606,6 +652,168 @@ mod tests {
         assert_eq!(
             model_traits(prices, "example.unknown-model-v1:0", true),
             (OutputMode::Text, false)
+        );
+    }
+
+    const ALL_FAILURES: [ModelFailure; 12] = [
+        ModelFailure::Throttling,
+        ModelFailure::ServiceQuotaExceeded,
+        ModelFailure::ModelNotReady,
+        ModelFailure::ModelTimeout,
+        ModelFailure::ServiceUnavailable,
+        ModelFailure::InternalServer,
+        ModelFailure::Validation,
+        ModelFailure::AccessDenied,
+        ModelFailure::ResourceNotFound,
+        ModelFailure::ModelError,
+        ModelFailure::Transport,
+        ModelFailure::Unknown,
+    ];
+
+    fn handed_over(policy: FallbackPolicy) -> Vec<ModelFailure> {
+        ALL_FAILURES
+            .into_iter()
+            .filter(|f| policy.hands_over(*f))
+            .collect()
+    }
+
+    #[test]
+    fn interactive_requests_hand_over_on_throttling_and_a_model_not_ready() {
+        assert_eq!(
+            FallbackPolicy::default(),
+            FallbackPolicy::ThrottledOrNotReady
+        );
+        assert_eq!(
+            handed_over(FallbackPolicy::ThrottledOrNotReady),
+            [
+                ModelFailure::Throttling,
+                ModelFailure::ServiceQuotaExceeded,
+                ModelFailure::ModelNotReady
+            ]
+        );
+    }
+
+    #[test]
+    fn the_queue_worker_keeps_a_throttled_request_on_its_model() {
+        assert_eq!(
+            handed_over(FallbackPolicy::NotReadyOnly),
+            [ModelFailure::ModelNotReady]
+        );
+        for throttle in [ModelFailure::Throttling, ModelFailure::ServiceQuotaExceeded] {
+            assert!(!FallbackPolicy::NotReadyOnly.hands_over(throttle));
+            // Kept on its model, the throttle is still a passing failure: the worker retries.
+            assert!(throttle.is_transient());
+        }
+    }
+
+    /// Fails every call: the requested model with `first`, any other with a model error
+    /// (which no policy hands over), and notes which model ids were called.
+    struct FailingChat {
+        first: ModelFailure,
+        requested: String,
+        called: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ChatModelClient for FailingChat {
+        async fn chat(
+            &self,
+            request: &ChatRequest,
+        ) -> Result<crate::bedrock::ChatResponse, crate::bedrock::ModelCallError> {
+            if let Ok(mut called) = self.called.lock() {
+                called.push(request.model_id.clone());
+            }
+            let failure = if request.model_id == self.requested {
+                self.first
+            } else {
+                ModelFailure::ModelError
+            };
+            Err(crate::bedrock::ModelCallError::new(failure, "injected"))
+        }
+    }
+
+    /// No recipe is ever answered here, so the verifier only states no limits.
+    struct NoLimits;
+
+    impl RecipeVerifier for NoLimits {
+        fn constraints(&self, _: &RecipeRequest) -> Vec<String> {
+            Vec::new()
+        }
+        fn contradictions(&self, _: &RecipeRequest) -> Vec<String> {
+            Vec::new()
+        }
+        fn verify(&self, _: &RecipeRequest, _: &Recipe) -> Verification {
+            panic!("no model answers in these tests, so no recipe is verified")
+        }
+        fn feedback(&self, _: &[Check], _: Language) -> String {
+            String::new()
+        }
+    }
+
+    /// The model ids called and the outcome's code for a Sonnet request (default chain
+    /// `sonnet,haiku`) whose Sonnet call fails with `first`.
+    async fn run(policy: Option<FallbackPolicy>, first: ModelFailure) -> (Vec<String>, String) {
+        let config = Arc::new(Config::default());
+        let requested = config.models.chat_model_id(ChatModel::Sonnet).to_owned();
+        let chat = Arc::new(FailingChat {
+            first,
+            requested,
+            called: std::sync::Mutex::new(Vec::new()),
+        });
+        let mut service = RecipeService::new(config, chat.clone(), Arc::new(NoLimits), None);
+        if let Some(policy) = policy {
+            service = service.with_fallback_policy(policy);
+        }
+        let request = match RecipeRequest::from_json(br#"{"target": "keto", "model": "sonnet"}"#) {
+            Ok(request) => request,
+            Err(err) => panic!("test request refused: {err}"),
+        };
+        let outcome = service
+            .generate(
+                &request,
+                Deadline::after(Duration::from_secs(60)),
+                &MetricsRecorder::new(),
+            )
+            .await;
+        let code = match outcome {
+            Ok(_) => "ok".to_owned(),
+            Err(err) => err.code().to_owned(),
+        };
+        let called = chat.called.lock().map(|c| c.clone()).unwrap_or_default();
+        (called, code)
+    }
+
+    #[tokio::test]
+    async fn a_throttle_hands_over_by_default_but_not_under_the_workers_policy() {
+        let config = Config::default();
+        let sonnet = config.models.chat_model_id(ChatModel::Sonnet).to_owned();
+        let haiku = config.models.chat_model_id(ChatModel::Haiku).to_owned();
+
+        let (called, code) = run(None, ModelFailure::Throttling).await;
+        assert_eq!(called, [sonnet.clone(), haiku.clone()]);
+        assert_eq!(code, "model_output_invalid", "Haiku's answer decided");
+
+        let (called, code) =
+            run(Some(FallbackPolicy::NotReadyOnly), ModelFailure::Throttling).await;
+        assert_eq!(called, std::slice::from_ref(&sonnet), "kept on Sonnet");
+        assert_eq!(code, "throttled");
+
+        let (called, code) = run(
+            Some(FallbackPolicy::NotReadyOnly),
+            ModelFailure::ServiceQuotaExceeded,
+        )
+        .await;
+        assert_eq!((called, code.as_str()), (vec![sonnet.clone()], "throttled"));
+
+        let (called, _) = run(
+            Some(FallbackPolicy::NotReadyOnly),
+            ModelFailure::ModelNotReady,
+        )
+        .await;
+        assert_eq!(
+            called,
+            [sonnet, haiku],
+            "a model not ready still hands over"
         );
     }
 }

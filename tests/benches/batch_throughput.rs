@@ -1,7 +1,11 @@
 //! Batch throughput against a model quota: the batch-dispatcher handler, in process, drains a
 //! simulated SQS queue (partial-batch retries, a visibility timeout, a dead-letter queue after
 //! `maxReceiveCount` receives) while the Bedrock emulator allows `rpmQuota` calls per minute.
-//! The adaptive (AIMD) limit is compared with fixed concurrencies of 10 and 100: completed
+//! The worker keeps a throttled record on its requested model (only a model not ready hands
+//! over to the fallback chain), so "stand-in calls" stays 0 unless a model is not ready.
+//! The adaptive policy (call starts paced by a learned rate, `ai_chef::batch::pacer`) is
+//! compared with fixed concurrencies of 10 and 100 and, on request, with the AIMD concurrency
+//! limit it replaced: completed
 //! requests per second, share of the quota's ceiling, throttles the emulator answered, records
 //! retried through the queue, and requests lost (dead-lettered or never stored).
 //!
@@ -13,11 +17,11 @@
 //! Run: `make bench-batch` (or `cargo bench -p ai-chef-tests --bench batch_throughput`).
 //! Knobs: `BENCH_REQUESTS` (200), `BENCH_RPM` (600), `BENCH_LATENCY_MS` (1500),
 //! `BENCH_BATCH` (records per invocation, 200), `BENCH_POLICIES` (comma-separated, any of
-//! `adaptive`, `fixed10`, `fixed100`; all three by default).
+//! `adaptive`, `aimd`, `fixed10`, `fixed100`; `adaptive,fixed10,fixed100` by default).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::batch::{AimdConfig, InMemoryStore};
+use ai_chef::batch::{InMemoryStore, LimitPolicy};
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
 use ai_chef::metrics::{MetricsBatch, MetricsError, MetricsSink};
@@ -71,10 +75,13 @@ struct Row {
     ceiling_share: f64,
     throttles: u64,
     model_calls: u64,
+    /// Calls to any model other than the requested one (the fallback chain's stand-ins).
+    stand_in_calls: u64,
     queue_retries: u32,
     invocations: u32,
     lost: usize,
-    final_limit: f64,
+    /// The learned rate (calls/s) for a paced policy, else the concurrency limit.
+    final_limit: String,
 }
 
 fn context(budget: Duration) -> Context {
@@ -90,7 +97,7 @@ fn context(budget: Duration) -> Context {
 
 async fn run(
     policy: &str,
-    limit: AimdConfig,
+    limit: LimitPolicy,
     requests: usize,
     rpm: u32,
     latency_ms: u64,
@@ -129,6 +136,9 @@ async fn run(
     )
     .with_limit(limit);
 
+    // Every benchmark request asks for the default model.
+    let models = &foundation.config.models;
+    let requested = models.chat_model_id(models.default_chat).to_owned();
     let started = Instant::now();
     let mut queue: VecDeque<Queued> = (0..requests)
         .map(|i| {
@@ -217,10 +227,22 @@ async fn run(
         ceiling_share: per_second / ceiling,
         throttles: stats.throttles,
         model_calls: stats.claude.calls,
+        stand_in_calls: stats
+            .per_model
+            .iter()
+            .filter(|(model, _)| model.as_str() != requested)
+            .map(|(_, model)| model.calls)
+            .sum(),
         queue_retries,
         invocations,
         lost: requests - completed,
-        final_limit: app.gate.snapshot().limit,
+        final_limit: {
+            let gate = app.gate.snapshot();
+            match gate.rate {
+                Some(rate) => format!("{rate:.1}/s"),
+                None => format!("{:.1}", gate.limit),
+            }
+        },
     };
     assert!(dead_lettered <= row.lost);
     emu.shutdown().await;
@@ -251,9 +273,10 @@ fn main() {
     let chosen =
         std::env::var("BENCH_POLICIES").unwrap_or_else(|_| "adaptive,fixed10,fixed100".to_owned());
     let policies = [
-        ("adaptive", "adaptive (AIMD)", AimdConfig::default()),
-        ("fixed10", "fixed 10", AimdConfig::fixed(10)),
-        ("fixed100", "fixed 100", AimdConfig::fixed(100)),
+        ("adaptive", "adaptive (paced)", LimitPolicy::default()),
+        ("aimd", "AIMD concurrency", LimitPolicy::aimd()),
+        ("fixed10", "fixed 10", LimitPolicy::fixed(10)),
+        ("fixed100", "fixed 100", LimitPolicy::fixed(100)),
     ];
     let unknown: Vec<&str> = chosen
         .split(',')
@@ -261,7 +284,7 @@ fn main() {
         .collect();
     assert!(
         unknown.is_empty(),
-        "BENCH_POLICIES: unknown policies {unknown:?} (adaptive, fixed10, fixed100)"
+        "BENCH_POLICIES: unknown policies {unknown:?} (adaptive, aimd, fixed10, fixed100)"
     );
     let mut rows = Vec::new();
     for (_, name, limit) in policies
@@ -284,11 +307,11 @@ fn main() {
         requests as f64 / best_s / rate * 100.0
     );
     println!();
-    println!("| policy | wall s | completed | req/s | % of ceiling | quota throttles | model calls | queue retries | invocations | lost | final limit |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| policy | wall s | completed | req/s | % of ceiling | quota throttles | model calls | stand-in calls | queue retries | invocations | lost | final rate or limit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {:.1} | {} | {:.2} | {:.0} % | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {:.1} | {} | {:.2} | {:.0} % | {} | {} | {} | {} | {} | {} | {} |",
             r.policy,
             r.seconds,
             r.completed,
@@ -296,6 +319,7 @@ fn main() {
             r.ceiling_share * 100.0,
             r.throttles,
             r.model_calls,
+            r.stand_in_calls,
             r.queue_retries,
             r.invocations,
             r.lost,

@@ -7,8 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ai_chef::batch::{AimdConfig, InMemoryStore, RedeliveryDelay, ResultStore, RetryBackoff};
-use ai_chef::config::Config;
+use ai_chef::batch::{
+    InMemoryStore, LimitPolicy, PacedConfig, RedeliveryDelay, ResultStore, RetryBackoff,
+};
+use ai_chef::config::{ChatModel, Config, DEFAULT_HAIKU_MODEL_ID, DEFAULT_SONNET_MODEL_ID};
 use ai_chef::domain::Target;
 use ai_chef::generate::RecipeService;
 use ai_chef::nutrition::FoodTable;
@@ -20,7 +22,7 @@ use ai_chef_tests::moto::{create_queues, create_results_table, sqs_event, Moto, 
 use ai_chef_tests::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use bedrock_emulator::Emulator;
+use bedrock_emulator::{Emulator, FaultPlan};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -705,13 +707,16 @@ async fn reading_a_job_while_its_items_are_being_claimed_never_fails() {
 }
 
 /// The app with an in-memory store (no network besides the emulator).
-async fn memory_app(emu: &Emulator, limit: AimdConfig) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
+async fn memory_app(
+    emu: &Emulator,
+    limit: LimitPolicy,
+) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     memory_app_with(emu, limit, test_config()).await
 }
 
 async fn memory_app_with(
     emu: &Emulator,
-    limit: AimdConfig,
+    limit: LimitPolicy,
     config: Config,
 ) -> (BatchDispatcherApp, Arc<InMemoryStore>) {
     let store = Arc::new(InMemoryStore::new());
@@ -744,7 +749,7 @@ fn synthetic_event(n: usize) -> Value {
 #[tokio::test]
 async fn no_record_starts_when_the_deadline_cannot_cover_it_and_none_is_lost() {
     let emu = emulator(Some(r#"{"latencyMs": 400}"#)).await;
-    let (app, store) = memory_app(&emu, AimdConfig::fixed(1)).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::fixed(1)).await;
     // One record at a time, 400 ms each: 200 ms margin + 2.2 s leaves room for a few only.
     let response = handle(
         &app,
@@ -807,7 +812,7 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
         fallback_chain: Vec::new(),
         ..test_config()
     };
-    let (app, store) = memory_app_with(&emu, AimdConfig::default(), config).await;
+    let (app, store) = memory_app_with(&emu, LimitPolicy::default(), config).await;
     let response = handle(
         &app,
         lambda_event(synthetic_event(1), Duration::from_secs(30)),
@@ -819,11 +824,13 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
     assert_eq!((stats.claude.calls, stats.claude.successes), (4, 1));
     let gate = app.gate.snapshot();
     assert_eq!(gate.throttles, 3);
-    let defaults = AimdConfig::default();
-    let twice_lowered = defaults.initial * defaults.backoff * defaults.backoff;
+    // Each retry started after the previous throttle's decrease, so each throttle lowered
+    // the rate (with no success yet, by the backoff factor).
+    let defaults = PacedConfig::default();
+    let twice_lowered = defaults.initial_rate * defaults.backoff * defaults.backoff;
     assert!(
-        gate.limit < twice_lowered,
-        "each throttle lowered the limit: {gate:?}"
+        gate.rate.is_some_and(|rate| rate < twice_lowered),
+        "each throttle lowered the rate: {gate:?}"
     );
     assert_eq!(
         store.results("job-mem")[0].attempts,
@@ -832,10 +839,165 @@ async fn throttled_records_are_retried_within_the_invocation_and_lower_the_limit
     );
 }
 
+/// The in-memory app with its metrics sink kept, to count `ModelFallback`.
+async fn memory_app_with_sink(
+    emu: &Emulator,
+    config: Config,
+) -> (BatchDispatcherApp, Arc<InMemoryStore>, Arc<CapturingSink>) {
+    let sink = Arc::new(CapturingSink::default());
+    let (mut app, store) = memory_app_with(emu, LimitPolicy::default(), config).await;
+    app.metrics = sink.clone();
+    (app, store, sink)
+}
+
+fn fallbacks_counted(sink: &CapturingSink) -> u32 {
+    sink.batches
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b.fallbacks.values())
+        .sum()
+}
+
+/// Model calls the emulator saw per model id.
+fn calls_per_model(emu: &Emulator) -> BTreeMap<String, u64> {
+    emu.stats()
+        .per_model
+        .into_iter()
+        .map(|(model, stats)| (model, stats.calls))
+        .collect()
+}
+
+/// The worker's configuration: one SDK attempt per model call, the default fallback chain.
+fn worker_config() -> Config {
+    let config = Config {
+        bedrock_max_attempts: 1,
+        ..test_config()
+    };
+    assert_eq!(
+        config.fallback_chain,
+        [ChatModel::Sonnet, ChatModel::Haiku],
+        "these tests need Haiku after Sonnet in the chain"
+    );
+    config
+}
+
+#[tokio::test]
+async fn a_throttled_sonnet_keeps_its_records_on_sonnet_and_they_complete() {
+    // Sonnet's first 4 calls throttled. Sync requests would hand them to Haiku; the worker
+    // retries them on Sonnet under the pacer.
+    let emu = emulator(Some(
+        r#"{"errors": {"error": "ThrottlingException", "first": 4, "scope": {"model": "claude-sonnet-4-5"}}}"#,
+    ))
+    .await;
+    let (app, store, sink) = memory_app_with_sink(&emu, worker_config()).await;
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(3), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert_eq!(
+        calls_per_model(&emu),
+        BTreeMap::from([(DEFAULT_SONNET_MODEL_ID.to_owned(), 3 + 4)]),
+        "no call left Sonnet"
+    );
+    let results = store.results("job-mem");
+    assert_eq!(results.len(), 3);
+    for result in &results {
+        assert_eq!(result.status.as_str(), "succeeded", "{result:?}");
+        let meta = &result.result.as_ref().unwrap()["meta"];
+        assert_eq!(meta["modelId"], DEFAULT_SONNET_MODEL_ID, "{result:?}");
+        assert_eq!(result.attempts, 1, "retried within the one invocation");
+    }
+    assert_eq!(fallbacks_counted(&sink), 0, "no ModelFallback");
+    assert_eq!(
+        app.gate.snapshot().throttles,
+        4,
+        "every throttle reached the gate"
+    );
+}
+
+#[tokio::test]
+async fn persistent_throttles_end_in_the_partial_batch_response_and_nothing_is_lost() {
+    // Every Sonnet call throttled: each record spends its retries within the invocation on
+    // Sonnet, then goes back to the queue; none is handed to Haiku, none is stored failed.
+    let emu = emulator(Some(
+        r#"{"errors": {"error": "ThrottlingException", "scope": {"model": "claude-sonnet-4-5"}}}"#,
+    ))
+    .await;
+    let (app, store, sink) = memory_app_with_sink(&emu, worker_config()).await;
+    let app = app.with_local_retries(2);
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(2), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    let retried: HashSet<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(retried, HashSet::from(["m-0", "m-1"]));
+    assert_eq!(
+        calls_per_model(&emu),
+        BTreeMap::from([(DEFAULT_SONNET_MODEL_ID.to_owned(), 2 * (1 + 2))]),
+        "one call and two retries per record, all on Sonnet"
+    );
+    assert_eq!(fallbacks_counted(&sink), 0);
+    let results = store.results("job-mem");
+    assert!(
+        results.iter().all(|r| r.status.as_str() == "pending"),
+        "released, not failed: {results:?}"
+    );
+
+    // The quota recovers: the next delivery completes both on Sonnet at once (the claims
+    // were released).
+    emu.set_faults(FaultPlan::default()).unwrap();
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(2), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let results = store.results("job-mem");
+    assert!(results.iter().all(|r| r.status.as_str() == "succeeded"
+        && r.result.as_ref().unwrap()["meta"]["modelId"] == DEFAULT_SONNET_MODEL_ID));
+}
+
+#[tokio::test]
+async fn a_sonnet_not_ready_still_hands_its_records_to_haiku() {
+    let emu = emulator(Some(
+        r#"{"errors": {"error": "ModelNotReadyException", "scope": {"model": "claude-sonnet-4-5"}}}"#,
+    ))
+    .await;
+    let (app, store, sink) = memory_app_with_sink(&emu, worker_config()).await;
+    let response = handle(
+        &app,
+        lambda_event(synthetic_event(2), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let results = store.results("job-mem");
+    assert!(
+        results.iter().all(|r| r.status.as_str() == "succeeded"
+            && r.result.as_ref().unwrap()["meta"]["modelId"] == DEFAULT_HAIKU_MODEL_ID),
+        "{results:?}"
+    );
+    assert_eq!(fallbacks_counted(&sink), 2);
+    // Not ready says nothing about the quota: the stand-in answers are successes for the gate.
+    assert_eq!(app.gate.snapshot().throttles, 0);
+}
+
 #[tokio::test]
 async fn simultaneous_deliveries_of_one_message_make_one_model_call() {
     let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let event = synthetic_event(1);
     let (a, b, c) = tokio::join!(
         handle(&app, lambda_event(event.clone(), Duration::from_secs(30))),
@@ -859,7 +1021,7 @@ async fn simultaneous_deliveries_of_one_message_make_one_model_call() {
 #[tokio::test]
 async fn records_run_concurrently_up_to_the_limit() {
     let emu = emulator(Some(r#"{"latencyMs": 300}"#)).await;
-    let (app, _) = memory_app(&emu, AimdConfig::fixed(10)).await;
+    let (app, _) = memory_app(&emu, LimitPolicy::fixed(10)).await;
     let started = Instant::now();
     let response = handle(
         &app,
@@ -878,7 +1040,7 @@ async fn records_run_concurrently_up_to_the_limit() {
 #[tokio::test]
 async fn warm_up_answers_at_once_and_writes_nothing() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let response = handle(
         &app,
         lambda_event(load_event("scheduled-warmup.json"), Duration::from_secs(5)),
@@ -896,7 +1058,7 @@ async fn warm_up_answers_at_once_and_writes_nothing() {
 #[tokio::test]
 async fn the_fixture_batch_stores_two_recipes_and_one_failure() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let response = handle(
         &app,
         lambda_event(load_event("sqs-batch.json"), Duration::from_secs(30)),
@@ -1064,7 +1226,7 @@ impl RedeliveryDelay for RecordingRedelivery {
 #[tokio::test]
 async fn only_retried_records_are_delayed_by_their_receive_count() {
     let emu = emulator(None).await;
-    let (app, store) = memory_app(&emu, AimdConfig::default()).await;
+    let (app, store) = memory_app(&emu, LimitPolicy::default()).await;
     let recorder = Arc::new(RecordingRedelivery::default());
     let backoff = RetryBackoff {
         base: Duration::from_secs(10),

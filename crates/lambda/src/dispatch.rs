@@ -6,12 +6,19 @@
 //! outcome acknowledges the message with no model call and no write; another live delivery
 //! makes this one retry later). An invalid request is stored `failed`. A valid one waits for
 //! a permit, starts only if the time left covers a record's expected duration, and its outcome
-//! is stored `succeeded`, or `failed` when it can never succeed. A passing failure (throttling,
-//! timeout, outage) is first retried within the invocation after a jittered pause, under the
-//! limit the throttle lowered, while time allows; then (or on store trouble) the claim is
-//! released and the message reported for retry. A message reported for retry is made visible
+//! is stored `succeeded`, or `failed` when it can never succeed. The worker's recipe service
+//! keeps a throttled record on its requested model ([`FallbackPolicy::NotReadyOnly`]: only a
+//! model not ready hands over to the fallback chain), so every throttle reaches the gate as a
+//! throttle. A passing failure (throttling, timeout, outage) is first retried within the
+//! invocation after a jittered pause (a throttle under the paced gate waits for its next start
+//! instead), under the limit the throttle lowered, while time allows; after
+//! [`Dispatcher::local_retries`] of them (or when time runs out, or on store trouble) the claim
+//! is released and the message reported for retry: a persistent throttle ends in the
+//! partial-batch response, never in a lost record. A message reported for retry is made visible
 //! again after an exponential delay by its receive count ([`super::backoff`]) when a
 //! [`Redelivery`] is given, rather than after the queue's whole visibility timeout.
+//!
+//! [`FallbackPolicy::NotReadyOnly`]: ai_chef::generate::FallbackPolicy::NotReadyOnly
 
 use ai_chef::batch::api::expires_at;
 use ai_chef::batch::backoff::{RedeliveryDelay, RetryBackoff};
@@ -19,7 +26,7 @@ use ai_chef::batch::limiter::AdaptiveGate;
 use ai_chef::batch::message::{now_ms, BatchMessage};
 use ai_chef::batch::store::{Claim, FinalOutcome, Lease, ResultKey, ResultStore};
 use ai_chef::deadline::Deadline;
-use ai_chef::error::ServiceError;
+use ai_chef::error::{ModelFailure, ServiceError};
 use ai_chef::generate::{RecipeService, MIN_ATTEMPT_BUDGET};
 use ai_chef::metrics::MetricsRecorder;
 use ai_chef::request::RecipeRequest;
@@ -202,6 +209,18 @@ impl Dispatcher<'_> {
             Err(err) => return self.finish(&key, &owner, Err(err)).await,
         };
 
+        let models = &self.service.config().models;
+        let requested = models
+            .chat_model_id(request.model.unwrap_or(models.default_chat))
+            .to_owned();
+        // Under the worker's policy (set by `BatchDispatcherApp::new`) a throttle never hands
+        // over, so an answer from another model only says the requested one was not ready:
+        // a success for the gate. A service that hands over on throttles would hide them in
+        // stand-in answers, so those then count as throttles.
+        let stand_in_hides_throttles = self
+            .service
+            .fallback_policy()
+            .hands_over(ModelFailure::Throttling);
         let mut retries = 0u32;
         loop {
             let permit = self.gate.acquire().await;
@@ -231,6 +250,13 @@ impl Dispatcher<'_> {
                 .generate(&request, self.deadline, self.metrics)
                 .await;
             match &generated {
+                Ok(response)
+                    if stand_in_hides_throttles
+                        && !response.meta.cached
+                        && response.meta.model_id != requested =>
+                {
+                    permit.stood_in()
+                }
                 Ok(_) => permit.succeeded(started.elapsed()),
                 Err(ServiceError::Throttled { .. }) => permit.throttled(),
                 Err(_) => drop(permit),
@@ -239,14 +265,21 @@ impl Dispatcher<'_> {
                 Err(err) if err.is_transient() && retries < self.local_retries => {
                     // Again in this invocation, under the (now lower) limit, after a jittered
                     // pause: cheaper than a round trip through the queue's visibility timeout.
+                    // A throttle under a paced gate needs no pause of its own: the pacer,
+                    // slowed by the throttle, spaces the retry like any other start, and a
+                    // pause would only leave the quota idle at the end of a batch.
                     retries += 1;
                     tracing::info!(
                         code = err.code(),
                         retry = retries,
                         "passing failure; retried in this invocation"
                     );
-                    let left = self.deadline.budget(margin).unwrap_or_default();
-                    tokio::time::sleep(local_backoff(retries).min(left)).await;
+                    let paced_throttle =
+                        matches!(err, ServiceError::Throttled { .. }) && self.gate.paces();
+                    if !paced_throttle {
+                        let left = self.deadline.budget(margin).unwrap_or_default();
+                        tokio::time::sleep(local_backoff(retries).min(left)).await;
+                    }
                 }
                 generated => {
                     let generated = generated.and_then(|response| {

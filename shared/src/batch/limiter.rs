@@ -1,5 +1,7 @@
-//! How many records of a batch may call the model at once: an AIMD limit (additive increase
-//! on success, multiplicative decrease on throttling) and the gate whose permits follow it.
+//! When a record of a batch may call the model: the gate whose permits follow a
+//! [`LimitPolicy`], either a learned rate of call starts ([`super::pacer`], the default) or a
+//! concurrency limit: AIMD (additive increase on success, multiplicative decrease on
+//! throttling; kept for comparison) or fixed.
 //!
 //! Written here rather than taken from a crate: the concurrency-limit crates on crates.io are
 //! either tower layers (which would have to wrap the SDK client, built elsewhere) or
@@ -7,9 +9,37 @@
 //! testable without a clock. The gate lives in the app, so a warm container keeps the limit it
 //! learned across invocations.
 
+use super::pacer::{PacedConfig, PacedLimit};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// How the gate decides when a record may call the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LimitPolicy {
+    /// At most a number of calls in flight, adapted by AIMD (or fixed when `min == max`).
+    Concurrency(AimdConfig),
+    /// Call starts paced by a learned rate (the default).
+    Paced(PacedConfig),
+}
+
+impl Default for LimitPolicy {
+    fn default() -> Self {
+        LimitPolicy::Paced(PacedConfig::default())
+    }
+}
+
+impl LimitPolicy {
+    /// A concurrency that never moves.
+    pub fn fixed(concurrency: usize) -> LimitPolicy {
+        LimitPolicy::Concurrency(AimdConfig::fixed(concurrency))
+    }
+
+    /// The AIMD concurrency limit with its default parameters.
+    pub fn aimd() -> LimitPolicy {
+        LimitPolicy::Concurrency(AimdConfig::default())
+    }
+}
 
 /// The AIMD parameters. `min == max` gives a fixed concurrency (used by the benchmark).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,14 +186,42 @@ impl Default for DurationEstimate {
 }
 
 #[derive(Debug)]
+enum Control {
+    Concurrency(AimdLimit),
+    Paced(PacedLimit),
+}
+
+#[derive(Debug)]
 struct GateState {
-    limit: AimdLimit,
+    control: Control,
     in_flight: usize,
     estimate: DurationEstimate,
     throttles: u64,
 }
 
-/// Permits that follow the AIMD limit. Waiters are woken whenever a permit is returned.
+impl GateState {
+    /// A start now (its epoch), or how long to wait: `None` until a permit comes back.
+    fn admit(&mut self, now: Instant) -> Result<u64, Option<Duration>> {
+        match &mut self.control {
+            Control::Concurrency(limit) => {
+                if self.in_flight < limit.permits() {
+                    Ok(limit.epoch())
+                } else {
+                    Err(None)
+                }
+            }
+            Control::Paced(limit) => {
+                if self.in_flight >= limit.config().max_in_flight {
+                    return Err(None);
+                }
+                limit.try_start(now).map_err(Some)
+            }
+        }
+    }
+}
+
+/// Permits that follow the policy. Waiters are woken whenever a permit is returned (and, when
+/// pacing, at their next start time).
 #[derive(Debug)]
 pub struct AdaptiveGate {
     state: Mutex<GateState>,
@@ -173,16 +231,23 @@ pub struct AdaptiveGate {
 /// What the gate has learned, for logs and the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GateSnapshot {
+    /// Calls allowed in flight (for a paced gate, its `max_in_flight`).
     pub limit: f64,
+    /// Call starts per second allowed, for a paced gate.
+    pub rate: Option<f64>,
     pub in_flight: usize,
     pub throttles: u64,
 }
 
 impl AdaptiveGate {
-    pub fn new(config: AimdConfig) -> AdaptiveGate {
+    pub fn new(policy: LimitPolicy) -> AdaptiveGate {
+        let control = match policy {
+            LimitPolicy::Concurrency(config) => Control::Concurrency(AimdLimit::new(config)),
+            LimitPolicy::Paced(config) => Control::Paced(PacedLimit::new(config, Instant::now())),
+        };
         AdaptiveGate {
             state: Mutex::new(GateState {
-                limit: AimdLimit::new(config),
+                control,
                 in_flight: 0,
                 estimate: DurationEstimate::new(),
                 throttles: 0,
@@ -196,6 +261,12 @@ impl AdaptiveGate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether starts are paced by a rate: a throttled call then needs no pause of its own
+    /// before it asks again, the pacer spaces it.
+    pub fn paces(&self) -> bool {
+        matches!(self.state().control, Control::Paced(_))
+    }
+
     /// Waits for a permit.
     pub async fn acquire(&self) -> Permit<'_> {
         loop {
@@ -203,18 +274,29 @@ impl AdaptiveGate {
             tokio::pin!(notified);
             // Registered before the check, so a release between the check and the wait is seen.
             notified.as_mut().enable();
-            {
+            let wait = {
                 let mut state = self.state();
-                if state.in_flight < state.limit.permits() {
-                    state.in_flight += 1;
-                    return Permit {
-                        gate: self,
-                        epoch: state.limit.epoch(),
-                        done: false,
-                    };
+                match state.admit(Instant::now()) {
+                    Ok(epoch) => {
+                        state.in_flight += 1;
+                        return Permit {
+                            gate: self,
+                            epoch,
+                            done: false,
+                        };
+                    }
+                    Err(wait) => wait,
+                }
+            };
+            match wait {
+                None => notified.await,
+                Some(wait) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
                 }
             }
-            notified.await;
         }
     }
 
@@ -225,8 +307,13 @@ impl AdaptiveGate {
 
     pub fn snapshot(&self) -> GateSnapshot {
         let state = self.state();
+        let (limit, rate) = match &state.control {
+            Control::Concurrency(limit) => (limit.value(), None),
+            Control::Paced(limit) => (limit.config().max_in_flight as f64, Some(limit.rate())),
+        };
         GateSnapshot {
-            limit: state.limit.value(),
+            limit,
+            rate,
             in_flight: state.in_flight,
             throttles: state.throttles,
         }
@@ -235,19 +322,32 @@ impl AdaptiveGate {
     fn finish(&self, epoch: u64, signal: Signal) {
         {
             let mut state = self.state();
+            let now = Instant::now();
             state.in_flight = state.in_flight.saturating_sub(1);
             match signal {
                 Signal::Success(took) => {
-                    state.limit.on_success();
+                    match &mut state.control {
+                        Control::Concurrency(limit) => limit.on_success(),
+                        Control::Paced(limit) => limit.on_success(now),
+                    }
                     state.estimate.observe(took);
                 }
-                Signal::Throttled => {
+                Signal::Throttled | Signal::StoodIn => {
                     state.throttles += 1;
-                    if state.limit.on_throttle(epoch) {
-                        tracing::info!(
-                            limit = state.limit.value(),
-                            "throttled: concurrency limit lowered"
-                        );
+                    match &mut state.control {
+                        Control::Concurrency(limit) => {
+                            if limit.on_throttle(epoch) {
+                                tracing::info!(
+                                    limit = limit.value(),
+                                    "throttled: concurrency limit lowered"
+                                );
+                            }
+                        }
+                        Control::Paced(limit) => {
+                            if limit.on_throttle(epoch, now) {
+                                tracing::info!(rate = limit.rate(), "throttled: call rate lowered");
+                            }
+                        }
                     }
                 }
                 Signal::Neutral => {}
@@ -260,6 +360,8 @@ impl AdaptiveGate {
 enum Signal {
     Success(Duration),
     Throttled,
+    /// Answered by a stand-in model after the requested one was throttled.
+    StoodIn,
     Neutral,
 }
 
@@ -280,6 +382,16 @@ impl Permit<'_> {
     pub fn throttled(mut self) {
         self.done = true;
         self.gate.finish(self.epoch, Signal::Throttled);
+    }
+
+    /// Answered, but by a stand-in model because the requested one was throttled: the quota
+    /// said no, so this counts as a throttle, not a success. Without it a fallback chain that
+    /// hands over on throttles would hide them from the gate, as the SDK's retries once did.
+    /// (The batch worker's own policy keeps throttled calls on their model; there a stand-in
+    /// only means the model was not ready, which says nothing about the quota.)
+    pub fn stood_in(mut self) {
+        self.done = true;
+        self.gate.finish(self.epoch, Signal::StoodIn);
     }
 }
 
@@ -404,7 +516,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_gate_never_lets_more_than_the_limit_through() {
-        let gate = Arc::new(AdaptiveGate::new(AimdConfig::fixed(3)));
+        let gate = Arc::new(AdaptiveGate::new(LimitPolicy::fixed(3)));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
@@ -428,7 +540,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttles_shrink_the_gate_and_dropped_permits_are_returned() {
-        let gate = AdaptiveGate::new(config());
+        let gate = AdaptiveGate::new(LimitPolicy::Concurrency(config()));
         let permits: Vec<_> = futures::future::join_all((0..10).map(|_| gate.acquire())).await;
         // The first throttle ends slow start (halving); the second, from the same window, is ignored.
         assert_eq!(gate.snapshot().in_flight, 10);
@@ -441,5 +553,38 @@ mod tests {
             (snapshot.limit, snapshot.in_flight, snapshot.throttles),
             (5.0, 0, 2)
         );
+    }
+
+    #[tokio::test]
+    async fn a_paced_gate_starts_calls_at_its_rate_and_lowers_it_on_a_throttle() {
+        let gate = AdaptiveGate::new(LimitPolicy::Paced(PacedConfig {
+            initial_rate: 40.0,
+            burst: 2.0,
+            ..PacedConfig::default()
+        }));
+        assert!(gate.paces());
+        let started = Instant::now();
+        let mut permits = Vec::new();
+        for _ in 0..6 {
+            permits.push(gate.acquire().await);
+        }
+        // Two at once, then one every 25 ms.
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(95) && took < Duration::from_millis(1_000),
+            "{took:?}"
+        );
+        assert_eq!(gate.snapshot().in_flight, 6);
+        let mut permits = permits.into_iter();
+        permits.next().unwrap().throttled();
+        permits.next().unwrap().throttled();
+        drop(permits);
+        let snapshot = gate.snapshot();
+        assert_eq!(
+            snapshot.rate,
+            Some(40.0 * 0.9),
+            "lowered once: {snapshot:?}"
+        );
+        assert_eq!((snapshot.in_flight, snapshot.throttles), (0, 2));
     }
 }

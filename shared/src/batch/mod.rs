@@ -1,5 +1,5 @@
 //! Batch generation that loses nothing: the queued message ([`message`]), the adaptive
-//! concurrency limit ([`limiter`]), idempotent outcomes behind [`store::ResultStore`] (in
+//! limit on model calls ([`limiter`], [`pacer`]), idempotent outcomes behind [`store::ResultStore`] (in
 //! memory here for tests and benchmarks; DynamoDB in the AWS adapters crate), the jobs queue
 //! behind [`queue::JobQueue`], redelivery backoff ([`backoff`]), the submit/read API
 //! ([`api`]), async recipes as one-request jobs ([`recipes`]) and who may read a job
@@ -11,14 +11,16 @@ pub mod backoff;
 pub mod limiter;
 pub mod message;
 pub mod owner;
+pub mod pacer;
 pub mod queue;
 pub mod recipes;
 pub mod store;
 
 pub use api::{read_job, submit, Accepted, JobView};
 pub use backoff::{RedeliveryDelay, RetryBackoff};
-pub use limiter::{AdaptiveGate, AimdConfig, AimdLimit};
+pub use limiter::{AdaptiveGate, AimdConfig, AimdLimit, LimitPolicy};
 pub use message::BatchMessage;
 pub use owner::Principal;
+pub use pacer::{PacedConfig, PacedLimit};
 pub use queue::JobQueue;
 pub use store::{InMemoryStore, ResultStore};

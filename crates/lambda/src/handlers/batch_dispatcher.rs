@@ -9,12 +9,12 @@ use crate::dispatch::{Dispatcher, Redelivery, LOCAL_RETRIES};
 use crate::http::{classify, error_response, json_body, json_response, route, Incoming};
 use ai_chef::batch::api::{read_job, submit, MAX_SUBMIT_BYTES};
 use ai_chef::batch::backoff::{RedeliveryDelay, RetryBackoff};
-use ai_chef::batch::limiter::{AdaptiveGate, AimdConfig};
+use ai_chef::batch::limiter::{AdaptiveGate, LimitPolicy};
 use ai_chef::batch::message::now_ms;
 use ai_chef::batch::queue::JobQueue;
 use ai_chef::batch::store::ResultStore;
 use ai_chef::error::ServiceError;
-use ai_chef::generate::RecipeService;
+use ai_chef::generate::{FallbackPolicy, RecipeService};
 use ai_chef::metrics::{MetricsRecorder, MetricsSink};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::LambdaEvent;
@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub const FUNCTION_NAME: &str = "batch-dispatcher";
 
 /// Everything the function builds once per container. The gate is kept across invocations,
-/// so a warm container starts each batch at the concurrency it last found sustainable.
+/// so a warm container starts each batch at the rate (or concurrency) it last found sustainable.
 #[derive(Clone)]
 pub struct BatchDispatcherApp {
     pub service: RecipeService,
@@ -50,7 +50,10 @@ impl std::fmt::Debug for BatchDispatcherApp {
 }
 
 impl BatchDispatcherApp {
-    /// The app with the default adaptive limit and the configured result TTL.
+    /// The app with the default (paced) limit and the configured result TTL. The recipe
+    /// service is set to [`FallbackPolicy::NotReadyOnly`]: a throttle is the pacer's signal and
+    /// the record is retried on its requested model; only a model not ready hands over to the
+    /// fallback chain (sync and streamed requests keep handing over on throttles too).
     pub fn new(
         service: RecipeService,
         metrics: Arc<dyn MetricsSink>,
@@ -59,11 +62,11 @@ impl BatchDispatcherApp {
     ) -> Self {
         let result_ttl_days = service.config().result_ttl_days;
         BatchDispatcherApp {
-            service,
+            service: service.with_fallback_policy(FallbackPolicy::NotReadyOnly),
             metrics,
             store,
             queue,
-            gate: Arc::new(AdaptiveGate::new(AimdConfig::default())),
+            gate: Arc::new(AdaptiveGate::new(LimitPolicy::default())),
             result_ttl_days,
             local_retries: LOCAL_RETRIES,
             redelivery: None,
@@ -80,9 +83,9 @@ impl BatchDispatcherApp {
         self
     }
 
-    /// The same app with another concurrency policy (a fixed one for comparisons).
-    pub fn with_limit(mut self, config: AimdConfig) -> Self {
-        self.gate = Arc::new(AdaptiveGate::new(config));
+    /// The same app with another limit policy (a fixed concurrency for comparisons).
+    pub fn with_limit(mut self, policy: LimitPolicy) -> Self {
+        self.gate = Arc::new(AdaptiveGate::new(policy));
         self
     }
 
@@ -126,6 +129,7 @@ pub async fn handle(
                 retried = summary.retried,
                 throttled = summary.throttled,
                 limit = app.gate.snapshot().limit,
+                rate = app.gate.snapshot().rate,
                 "batch processed"
             );
             serde_json::to_value(response).unwrap_or(Value::Null)
