@@ -45,7 +45,24 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
 /// Loads the shared SDK configuration once per container: region, credentials and the
 /// `AWS_ENDPOINT_URL*` overrides come from the environment as the SDK defines them.
 pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Lambda puts the execution role's credentials and the region in the environment, where
+    // the default chains look first. Taking them from there directly spares every start the
+    // building of the rest of both chains (profile files, web identity and STS, ECS and IMDS
+    // clients); without them (a developer's machine) the default chains apply as before.
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader
         .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
