@@ -440,6 +440,14 @@ fn validate_compounds(
             }
         }
     }
+    // Each group's look-alikes, parsed once for all compounds.
+    let group_exclusions: HashMap<&str, Vec<Term>> = groups
+        .iter()
+        .map(|g| {
+            let terms = g.exclusions.iter().map(|t| Term::parse(t)).collect();
+            (g.id.as_str(), terms)
+        })
+        .collect();
     let mut closures = Vec::with_capacity(compounds.len());
     for (start, compound) in compounds.iter().enumerate() {
         let mut carried: BTreeSet<String> = BTreeSet::new();
@@ -463,14 +471,21 @@ fn validate_compounds(
         }
         // A compound named by one of its own exclusions could never be found.
         let own: Vec<Term> = compound.exclusions.iter().map(|t| Term::parse(t)).collect();
-        for name in &compound.names {
-            let hay = Haystack::new(name.trim_start_matches('='));
+        let names: Vec<(&String, Haystack)> = compound
+            .names
+            .iter()
+            .map(|name| (name, Haystack::new(name.trim_start_matches('='))))
+            .collect();
+        let covers = |exclusions: &[Term], hay: &Haystack| {
             let whole = hay.chars().len();
-            if own.iter().any(|x| {
+            exclusions.iter().any(|x| {
                 x.find(hay.chars())
                     .iter()
                     .any(|s| s.start == 0 && s.end == whole)
-            }) {
+            })
+        };
+        for (name, hay) in &names {
+            if covers(&own, hay) {
                 return Err(invalid(
                     COMPOUNDS_FILE,
                     format!("compound `{}`", compound.id),
@@ -480,18 +495,11 @@ fn validate_compounds(
         }
         // A compound named by a look-alike of a group it carries could never be found.
         for id in &carried {
-            let Some(group) = groups.iter().find(|g| &g.id == id) else {
+            let Some(exclusions) = group_exclusions.get(id.as_str()) else {
                 continue;
             };
-            let exclusions: Vec<Term> = group.exclusions.iter().map(|t| Term::parse(t)).collect();
-            for name in &compound.names {
-                let hay = Haystack::new(name.trim_start_matches('='));
-                let whole = hay.chars().len();
-                if exclusions.iter().any(|x| {
-                    x.find(hay.chars())
-                        .iter()
-                        .any(|s| s.start == 0 && s.end == whole)
-                }) {
+            for (name, hay) in &names {
+                if covers(exclusions, hay) {
                     return Err(invalid(
                         COMPOUNDS_FILE,
                         format!("compound `{}`", compound.id),
