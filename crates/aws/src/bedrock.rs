@@ -42,19 +42,31 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The one HTTP client every SDK client uses: hyper with rustls on ring. The SDK's default
 /// client brings aws-lc (a large C library); ring keeps the bootstrap smaller and the core's
-/// fuzz targets free of it.
+/// fuzz targets free of it. Trust roots: [`crate::trust::trust_store`] (the system bundle file
+/// without the native loader's directory scan).
 pub fn https_client() -> SharedHttpClient {
+    let tls = aws_smithy_http_client::tls::TlsContext::builder()
+        .with_trust_store(crate::trust::trust_store())
+        .build();
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(
+        aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ),
+    );
     SharedHttpClient::new(WarmOnce::new(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https(),
+        match tls {
+            Ok(context) => builder.tls_context(context),
+            Err(err) => {
+                tracing::warn!(error = %err, "TLS context rejected; using the SDK's default");
+                builder
+            }
+        }
+        .build_https(),
     ))
 }
 
 /// An HTTP client that warms its inner client once per process. The SDK's hyper client builds
-/// a throwaway TLS connector (the native root certificates loaded and parsed into a root store)
+/// a throwaway TLS connector (the trust roots parsed into a root store)
 /// in `validate_base_client_config`, so that they load at start rather than on the first
 /// request; that hook runs for every SDK client built on it, and generate-recipe and
 /// batch-dispatcher build three (Bedrock, DynamoDB, SQS). The first warm-up does all the

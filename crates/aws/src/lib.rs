@@ -5,11 +5,13 @@
 //! - [`bedrock`]: `ChatModelClient` / `EmbeddingClient` over `InvokeModel`, and the shared SDK
 //!   configuration (standard retries, timeouts)
 //! - [`cloudwatch`]: the `PutMetricData` metrics sink
+//! - [`trust`]: the TLS trust roots (the system CA bundle file, without the directory scan)
 //! - `dynamo` (feature `dynamodb`): the batch and async results store
 //! - `sqs` (feature `sqs`): the jobs queue
 
 pub mod bedrock;
 pub mod cloudwatch;
+pub mod trust;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 #[cfg(feature = "sqs")]
