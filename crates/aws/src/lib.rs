@@ -11,8 +11,8 @@
 
 pub mod bedrock;
 pub mod cloudwatch;
-pub mod trust;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+pub mod trust;
