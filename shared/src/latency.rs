@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use thiserror::Error;
 
-const EMBEDDED_PROFILES: &str = include_str!("../data/model-latency.toml");
+/// `data/model-latency.toml` as the build script converted it (`crate::datafile`).
+const EMBEDDED_PROFILES: &str = include_str!(concat!(env!("OUT_DIR"), "/model-latency.json"));
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LatencyError {
@@ -61,10 +62,10 @@ pub struct LatencyProfiles {
 }
 
 impl LatencyProfiles {
-    /// Parses and checks a profile file.
-    pub fn from_toml(text: &str) -> Result<LatencyProfiles, LatencyError> {
+    /// Decodes and checks a profile file in its build-time JSON form.
+    pub fn from_json(text: &str) -> Result<LatencyProfiles, LatencyError> {
         let file: ProfileFile =
-            toml::from_str(text).map_err(|e| LatencyError::Parse(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| LatencyError::Parse(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for family in &file.family {
             let invalid = |reason: &str| LatencyError::Invalid {
@@ -107,7 +108,7 @@ impl LatencyProfiles {
     pub fn embedded() -> Result<&'static LatencyProfiles, LatencyError> {
         static PROFILES: OnceLock<Result<LatencyProfiles, LatencyError>> = OnceLock::new();
         PROFILES
-            .get_or_init(|| LatencyProfiles::from_toml(EMBEDDED_PROFILES))
+            .get_or_init(|| LatencyProfiles::from_json(EMBEDDED_PROFILES))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -182,6 +183,20 @@ mod tests {
         assert!(titan.call_duration(10, 1000) < Duration::from_millis(100));
     }
 
+    /// The build-time conversion, then the load.
+    fn from_toml(toml: &str) -> Result<LatencyProfiles, LatencyError> {
+        LatencyProfiles::from_json(&crate::datafile::toml_to_json(toml).unwrap())
+    }
+
+    #[test]
+    fn the_build_time_json_is_the_toml_file() {
+        let toml = include_str!("../data/model-latency.toml");
+        assert_eq!(
+            EMBEDDED_PROFILES,
+            crate::datafile::toml_to_json(toml).unwrap()
+        );
+    }
+
     #[test]
     fn bad_files_are_refused_with_the_family_named() {
         let family = |extra: &str| {
@@ -190,15 +205,15 @@ mod tests {
                  output_tokens_per_second = 50.0\ninput_tokens_per_second = 1000.0\n{extra}"
             )
         };
-        assert!(LatencyProfiles::from_toml(&family("source = \"s\"")).is_ok());
-        let no_source = LatencyProfiles::from_toml(&family("source = \" \"")).unwrap_err();
+        assert!(from_toml(&family("source = \"s\"")).is_ok());
+        let no_source = from_toml(&family("source = \" \"")).unwrap_err();
         assert!(no_source.to_string().contains("`x`"), "{no_source}");
         let twice = format!("{}\n{}", family("source = \"s\""), family("source = \"s\""));
-        assert!(LatencyProfiles::from_toml(&twice).is_err());
+        assert!(from_toml(&twice).is_err());
         let negative = family("source = \"s\"").replace("50.0", "-1.0");
-        assert!(LatencyProfiles::from_toml(&negative).is_err());
-        assert!(LatencyProfiles::from_toml(&family("source = \"s\"\nspeed = 1")).is_err());
-        assert!(LatencyProfiles::from_toml("").is_err());
+        assert!(from_toml(&negative).is_err());
+        assert!(from_toml(&family("source = \"s\"\nspeed = 1")).is_err());
+        assert!(from_toml("").is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod batch;
 pub mod bedrock;
 pub mod cache;
 pub mod config;
+#[cfg(test)]
+mod datafile;
 pub mod deadline;
 pub mod domain;
 pub mod embed;

@@ -7,7 +7,8 @@ use std::ops::AddAssign;
 use std::sync::OnceLock;
 use thiserror::Error;
 
-const PRICES_TOML: &str = include_str!("../data/model-prices.toml");
+/// `data/model-prices.toml` as the build script converted it (`crate::datafile`).
+const PRICES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/model-prices.json"));
 
 /// Tokens of one or more model calls, in the contract's `meta.usage` shape.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -149,9 +150,11 @@ pub struct PriceTable {
 }
 
 impl PriceTable {
-    /// Parses and validates a price table (every row, no duplicate names).
-    pub fn parse(text: &str) -> Result<PriceTable, PriceError> {
-        let file: PriceFile = toml::from_str(text).map_err(|e| PriceError::Parse(e.to_string()))?;
+    /// Decodes and validates a price table in its build-time JSON form (every row, no
+    /// duplicate names).
+    pub fn from_json(text: &str) -> Result<PriceTable, PriceError> {
+        let file: PriceFile =
+            serde_json::from_str(text).map_err(|e| PriceError::Parse(e.to_string()))?;
         if file.model.is_empty() {
             return Err(PriceError::Parse("the table has no rows".to_owned()));
         }
@@ -171,7 +174,7 @@ impl PriceTable {
     pub fn embedded() -> Result<&'static PriceTable, &'static PriceError> {
         static TABLE: OnceLock<Result<PriceTable, PriceError>> = OnceLock::new();
         TABLE
-            .get_or_init(|| PriceTable::parse(PRICES_TOML))
+            .get_or_init(|| PriceTable::from_json(PRICES_JSON))
             .as_ref()
     }
 
@@ -264,6 +267,17 @@ mod tests {
         assert_eq!(round_usd(0.012_345_67), 0.012_346);
     }
 
+    /// The build-time conversion, then the load.
+    fn parse(toml: &str) -> Result<PriceTable, PriceError> {
+        PriceTable::from_json(&crate::datafile::toml_to_json(toml).unwrap())
+    }
+
+    #[test]
+    fn the_build_time_json_is_the_toml_file() {
+        let toml = include_str!("../data/model-prices.toml");
+        assert_eq!(PRICES_JSON, crate::datafile::toml_to_json(toml).unwrap());
+    }
+
     #[test]
     fn bad_rows_are_refused_with_their_name() {
         let row = |extra: &str| {
@@ -273,30 +287,18 @@ mod tests {
                  source = \"a published price list\"\n{extra}"
             )
         };
-        assert!(PriceTable::parse(&row("")).is_ok());
+        assert!(parse(&row("")).is_ok());
         let negative = row("").replace("input = 1.0", "input = -1.0");
-        assert!(matches!(
-            PriceTable::parse(&negative),
-            Err(PriceError::Row { .. })
-        ));
+        assert!(matches!(parse(&negative), Err(PriceError::Row { .. })));
         let cache_without_flag = row("cache_read = 0.1\ncache_write = 1.25\n");
-        assert!(PriceTable::parse(&cache_without_flag).is_err());
+        assert!(parse(&cache_without_flag).is_err());
         let bad_date = row("").replace("2025-01-01", "January 2025");
-        assert!(PriceTable::parse(&bad_date)
-            .unwrap_err()
-            .to_string()
-            .contains("as_of"));
+        assert!(parse(&bad_date).unwrap_err().to_string().contains("as_of"));
         let no_source = row("").replace("a published price list", "");
-        assert!(PriceTable::parse(&no_source).is_err());
+        assert!(parse(&no_source).is_err());
         let unknown = row("discount = 0.5\n");
-        assert!(matches!(
-            PriceTable::parse(&unknown),
-            Err(PriceError::Parse(_))
-        ));
+        assert!(matches!(parse(&unknown), Err(PriceError::Parse(_))));
         let twice = format!("{}\n{}", row(""), row(""));
-        assert!(PriceTable::parse(&twice)
-            .unwrap_err()
-            .to_string()
-            .contains("twice"));
+        assert!(parse(&twice).unwrap_err().to_string().contains("twice"));
     }
 }

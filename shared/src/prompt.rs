@@ -23,8 +23,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
-const KO_PROMPTS: &str = include_str!("../data/prompts/ko.toml");
-const EN_PROMPTS: &str = include_str!("../data/prompts/en.toml");
+// `data/prompts/{ko,en}.toml` as the build script converted them (`crate::datafile`).
+const KO_PROMPTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/prompts-ko.json"));
+const EN_PROMPTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/prompts-en.json"));
 const RECORD_RECIPE_TOOL: &str = include_str!("../data/prompts/record_recipe.tool.json");
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -92,10 +93,11 @@ struct LanguagePrompts {
 
 impl LanguagePrompts {
     fn parse(file: &str, text: &str) -> Result<LanguagePrompts, TemplateError> {
-        let prompts: LanguagePrompts = toml::from_str(text).map_err(|e| TemplateError::Parse {
-            file: file.to_owned(),
-            message: e.to_string(),
-        })?;
+        let prompts: LanguagePrompts =
+            serde_json::from_str(text).map_err(|e| TemplateError::Parse {
+                file: file.to_owned(),
+                message: e.to_string(),
+            })?;
         prompts.validate(file)?;
         Ok(prompts)
     }
@@ -192,8 +194,9 @@ pub struct PromptSet {
 }
 
 impl PromptSet {
-    /// Parses and checks the given files.
-    pub fn parse(ko: &str, en: &str, tool: &str) -> Result<PromptSet, TemplateError> {
+    /// Decodes and checks the given files: the two languages in their build-time JSON form
+    /// ([`crate::datafile`]), the tool as written.
+    pub fn from_json(ko: &str, en: &str, tool: &str) -> Result<PromptSet, TemplateError> {
         let ko = LanguagePrompts::parse("ko.toml", ko)?;
         let en = LanguagePrompts::parse("en.toml", en)?;
         let file = "record_recipe.tool.json";
@@ -225,8 +228,10 @@ impl PromptSet {
     /// The prompts shipped with the service.
     pub fn embedded() -> Result<&'static PromptSet, &'static TemplateError> {
         static SET: OnceLock<Result<PromptSet, TemplateError>> = OnceLock::new();
-        SET.get_or_init(|| PromptSet::parse(KO_PROMPTS, EN_PROMPTS, RECORD_RECIPE_TOOL))
-            .as_ref()
+        SET.get_or_init(|| {
+            PromptSet::from_json(KO_PROMPTS_JSON, EN_PROMPTS_JSON, RECORD_RECIPE_TOOL)
+        })
+        .as_ref()
     }
 
     fn lang(&self, language: Language) -> &LanguagePrompts {
@@ -527,6 +532,22 @@ fn escape_angle_brackets(json: &str) -> String {
 mod tests {
     use super::*;
 
+    const KO_PROMPTS: &str = include_str!("../data/prompts/ko.toml");
+    const EN_PROMPTS: &str = include_str!("../data/prompts/en.toml");
+
+    /// The build-time conversion of the two languages, then the load.
+    fn parse(ko: &str, en: &str, tool: &str) -> Result<PromptSet, TemplateError> {
+        let json = |text: &str| crate::datafile::toml_to_json(text).unwrap();
+        PromptSet::from_json(&json(ko), &json(en), tool)
+    }
+
+    #[test]
+    fn the_build_time_json_is_the_toml_files() {
+        let json = |text: &str| crate::datafile::toml_to_json(text).unwrap();
+        assert_eq!(KO_PROMPTS_JSON, json(KO_PROMPTS));
+        assert_eq!(EN_PROMPTS_JSON, json(EN_PROMPTS));
+    }
+
     fn request(target: Target, language: Language) -> RecipeRequest {
         let body = serde_json::json!({
             "target": target.as_str(),
@@ -609,23 +630,23 @@ mod tests {
             .unwrap()
             .contains(&serde_json::json!("ingredients")));
         let broken = RECORD_RECIPE_TOOL.replace("\"nutritionTips\": {", "\"tips\": {");
-        let err = PromptSet::parse(KO_PROMPTS, EN_PROMPTS, &broken).unwrap_err();
+        let err = parse(KO_PROMPTS, EN_PROMPTS, &broken).unwrap_err();
         assert!(err.to_string().contains("properties"), "{err}");
     }
 
     #[test]
     fn a_data_file_missing_a_target_or_with_a_stray_placeholder_is_refused() {
         let no_vegan = KO_PROMPTS.replace("[targets.vegan]", "[targets.vegan-ish]");
-        let err = PromptSet::parse(&no_vegan, EN_PROMPTS, RECORD_RECIPE_TOOL).unwrap_err();
+        let err = parse(&no_vegan, EN_PROMPTS, RECORD_RECIPE_TOOL).unwrap_err();
         assert!(err.to_string().contains("targets.vegan"), "{err}");
         let stray = EN_PROMPTS.replace("{{facts}}", "{{facts}} {{budget}}");
         assert!(matches!(
-            PromptSet::parse(KO_PROMPTS, &stray, RECORD_RECIPE_TOOL),
+            parse(KO_PROMPTS, &stray, RECORD_RECIPE_TOOL),
             Err(TemplateError::UnknownPlaceholder { .. })
         ));
         let repeated =
             EN_PROMPTS.replace("failed these checks:", "failed these checks for <request>:");
-        assert!(PromptSet::parse(KO_PROMPTS, &repeated, RECORD_RECIPE_TOOL).is_err());
+        assert!(parse(KO_PROMPTS, &repeated, RECORD_RECIPE_TOOL).is_err());
     }
 
     #[test]

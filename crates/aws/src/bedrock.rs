@@ -26,6 +26,15 @@ use aws_sdk_bedrockruntime::operation::invoke_model_with_response_stream::Invoke
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::error::ResponseStreamError;
 use aws_sdk_bedrockruntime::types::ResponseStream;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 use std::time::{Duration, Instant};
 
 /// The same value everywhere, so every call shares one cached HTTP client.
@@ -33,19 +42,108 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The one HTTP client every SDK client uses: hyper with rustls on ring. The SDK's default
 /// client brings aws-lc (a large C library); ring keeps the bootstrap smaller and the core's
-/// fuzz targets free of it.
-pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+/// fuzz targets free of it. Trust roots: [`crate::trust::trust_store`] (the system bundle file
+/// without the native loader's directory scan).
+pub fn https_client() -> SharedHttpClient {
+    let tls = aws_smithy_http_client::tls::TlsContext::builder()
+        .with_trust_store(crate::trust::trust_store())
+        .build();
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(
+        aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+        ),
+    );
+    SharedHttpClient::new(WarmOnce::new(
+        match tls {
+            Ok(context) => builder.tls_context(context),
+            Err(err) => {
+                tracing::warn!(error = %err, "TLS context rejected; using the SDK's default");
+                builder
+            }
+        }
+        .build_https(),
+    ))
+}
+
+/// An HTTP client that warms its inner client once per process. The SDK's hyper client builds
+/// a throwaway TLS connector (the trust roots parsed into a root store)
+/// in `validate_base_client_config`, so that they load at start rather than on the first
+/// request; that hook runs for every SDK client built on it, and generate-recipe and
+/// batch-dispatcher build three (Bedrock, DynamoDB, SQS). The first warm-up does all the
+/// loading; the others only repeated it. Connectors themselves come from the inner client.
+#[derive(Debug)]
+struct WarmOnce {
+    inner: SharedHttpClient,
+    warmed: std::sync::atomic::AtomicBool,
+}
+
+impl WarmOnce {
+    fn new(inner: SharedHttpClient) -> WarmOnce {
+        WarmOnce {
+            inner,
+            warmed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl HttpClient for WarmOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        runtime_components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.warmed.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        self.inner
+            .validate_base_client_config(runtime_components, cfg)?;
+        self.warmed
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        runtime_components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.validate_final_config(runtime_components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// Loads the shared SDK configuration once per container: region, credentials and the
 /// `AWS_ENDPOINT_URL*` overrides come from the environment as the SDK defines them.
 pub async fn sdk_config(max_attempts: u32) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Lambda puts the execution role's credentials and the region in the environment, where
+    // the default chains look first. Taking them from there directly spares every start the
+    // building of the rest of both chains (profile files, web identity and STS, ECS and IMDS
+    // clients); without them (a developer's machine) the default chains apply as before.
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader
         .http_client(https_client())
         .retry_config(
             RetryConfig::standard()
@@ -464,6 +562,68 @@ impl EmbeddingClient for BedrockClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Counts the warm-ups that reach the client under [`WarmOnce`].
+    #[derive(Debug)]
+    struct CountingClient {
+        inner: SharedHttpClient,
+        warm_ups: Arc<AtomicUsize>,
+    }
+
+    impl HttpClient for CountingClient {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            self.inner.http_connector(settings, components)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            runtime_components: &RuntimeComponentsBuilder,
+            cfg: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.warm_ups.fetch_add(1, Ordering::SeqCst);
+            self.inner
+                .validate_base_client_config(runtime_components, cfg)
+        }
+    }
+
+    #[tokio::test]
+    async fn sdk_clients_on_one_http_client_warm_it_once() {
+        let warm_ups = Arc::new(AtomicUsize::new(0));
+        let http = SharedHttpClient::new(WarmOnce::new(SharedHttpClient::new(CountingClient {
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+            warm_ups: warm_ups.clone(),
+        })));
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .no_credentials()
+            .http_client(http)
+            .load()
+            .await;
+        let _bedrock = BedrockClient::new(&sdk);
+        let _again = BedrockClient::new(&model_sdk_config(&sdk));
+        let _metrics = crate::cloudwatch::CloudWatchSink::from_sdk(&sdk, "test".to_owned());
+        assert_eq!(warm_ups.load(Ordering::SeqCst), 1);
+
+        // Without the wrapper every SDK client repeats the warm-up.
+        let unwrapped = Arc::new(AtomicUsize::new(0));
+        let sdk = sdk
+            .to_builder()
+            .http_client(SharedHttpClient::new(CountingClient {
+                inner: aws_smithy_http_client::Builder::new().build_http(),
+                warm_ups: unwrapped.clone(),
+            }))
+            .build();
+        let _bedrock = BedrockClient::new(&sdk);
+        let _again = BedrockClient::new(&model_sdk_config(&sdk));
+        let _metrics = crate::cloudwatch::CloudWatchSink::from_sdk(&sdk, "test".to_owned());
+        assert_eq!(unwrapped.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn stream_exception_names_map_like_operation_errors() {

@@ -5,6 +5,7 @@
 //! - [`bedrock`]: `ChatModelClient` / `EmbeddingClient` over `InvokeModel`, and the shared SDK
 //!   configuration (standard retries, timeouts)
 //! - [`cloudwatch`]: the `PutMetricData` metrics sink
+//! - [`trust`]: the TLS trust roots (the system CA bundle file, without the directory scan)
 //! - `dynamo` (feature `dynamodb`): the batch and async results store
 //! - `sqs` (feature `sqs`): the jobs queue
 
@@ -14,3 +15,4 @@ pub mod cloudwatch;
 pub mod dynamo;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+pub mod trust;

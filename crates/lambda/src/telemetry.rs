@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt};
+use tracing_subscriber::filter::{filter_fn, FilterExt, LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
@@ -53,7 +53,14 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let env_filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `level` or `target=level,...` directives. tracing-subscriber's EnvFilter would also take
+    // span and field filters, at the price of a regex engine in every bootstrap; nothing here
+    // filters on them.
+    let targets = directives
+        .parse::<Targets>()
+        .ok()
+        .filter(|_| !directives.trim().is_empty())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let invoke_span = filter_fn(|meta| meta.is_span() && meta.name() == INVOKE_SPAN);
     let format = tracing_subscriber::fmt::layer()
         .event_format(LambdaJson {
@@ -63,7 +70,7 @@ where
     tracing_subscriber::registry().with(
         SpanFieldsLayer::default()
             .and_then(format)
-            .with_filter(env_filter.or(invoke_span)),
+            .with_filter(targets.or(invoke_span)),
     )
 }
 

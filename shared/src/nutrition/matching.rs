@@ -144,7 +144,10 @@ pub struct FoodMatch {
 fn light_normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
-    for c in name.nfc().flat_map(char::to_lowercase) {
+    for c in crate::rules::text::nfc(name)
+        .chars()
+        .flat_map(char::to_lowercase)
+    {
         match c {
             '(' | '[' | '{' | '（' | '［' => depth += 1,
             ')' | ']' | '}' | '）' | '］' => depth = depth.saturating_sub(1),
@@ -191,6 +194,15 @@ fn strip_descriptor_prefix(word: &str) -> &str {
 
 fn padded_len_spaced(spaced: &str) -> usize {
     spaced.chars().count()
+}
+
+/// NFD (Hangul as jamo) for edit distance; ASCII is its own decomposition.
+fn decompose(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_owned()
+    } else {
+        text.nfd().collect()
+    }
 }
 
 fn compact(text: &str) -> String {
@@ -245,7 +257,7 @@ impl NameIndex {
                     .or_insert(FoodMatch { index, kind });
                 keys.push(NameKey {
                     latin: spaced.chars().any(|c| c.is_ascii_alphabetic()),
-                    decomposed: key.nfd().collect(),
+                    decomposed: decompose(&key),
                     compact: key,
                     spaced,
                     index,
@@ -343,7 +355,7 @@ impl NameIndex {
     }
 
     fn edit_distance(&self, compact_query: &str) -> Option<usize> {
-        let query: String = compact_query.nfd().collect();
+        let query = decompose(compact_query);
         if query.chars().count() < FUZZY_MIN_CHARS {
             return None;
         }

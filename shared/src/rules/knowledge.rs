@@ -1,5 +1,6 @@
 //! Food knowledge as data: the food groups (allergens and diet groups), compound foods and diet
-//! rules live in reviewed TOML files under `shared/data/`, compiled into the binary, parsed and
+//! rules live in reviewed TOML files under `shared/data/`, converted to JSON at build time
+//! (`crate::datafile`, a syntax error fails the build), compiled into the binary, decoded and
 //! validated once. A mistake in them (an unknown group id, a compound part that does not
 //! resolve, a rule name that does not parse) is a [`KnowledgeError`] that fails the start with
 //! a message naming the entry; the guard itself never sees half-valid data.
@@ -13,9 +14,10 @@ use super::table::{parse_rule, Rule};
 use super::text::{normalize, Haystack, Term};
 use crate::domain::{Category, Target};
 
-const GROUPS_TOML: &str = include_str!("../../data/food-groups.toml");
-const COMPOUNDS_TOML: &str = include_str!("../../data/compound-foods.toml");
-const RULES_TOML: &str = include_str!("../../data/diet-rules.toml");
+// The three files as the build script wrote them (`shared/build.rs`).
+const GROUPS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/food-groups.json"));
+const COMPOUNDS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/compound-foods.json"));
+const RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/diet-rules.json"));
 
 /// Group sets the exclusion rules use; each must be defined in `food-groups.toml`.
 pub const REQUIRED_SETS: &[&str] = &[
@@ -194,7 +196,7 @@ pub struct Knowledge {
 }
 
 static EMBEDDED: LazyLock<Result<Knowledge, KnowledgeError>> =
-    LazyLock::new(|| Knowledge::parse(GROUPS_TOML, COMPOUNDS_TOML, RULES_TOML));
+    LazyLock::new(|| Knowledge::from_json(GROUPS_JSON, COMPOUNDS_JSON, RULES_JSON));
 
 /// The embedded knowledge, parsed and validated once. Call at start and fail the start on
 /// error.
@@ -212,7 +214,7 @@ fn syntax<T: for<'de> Deserialize<'de>>(
     file: &'static str,
     text: &str,
 ) -> Result<T, KnowledgeError> {
-    toml::from_str(text).map_err(|err| KnowledgeError::Syntax {
+    serde_json::from_str(text).map_err(|err| KnowledgeError::Syntax {
         file,
         message: err.to_string().trim().to_string(),
     })
@@ -223,8 +225,13 @@ const COMPOUNDS_FILE: &str = "compound-foods.toml";
 const RULES_FILE: &str = "diet-rules.toml";
 
 impl Knowledge {
-    /// Parses and validates the three files' texts.
-    pub fn parse(groups: &str, compounds: &str, rules: &str) -> Result<Knowledge, KnowledgeError> {
+    /// Decodes and validates the three files in their build-time JSON form
+    /// ([`crate::datafile`]).
+    pub fn from_json(
+        groups: &str,
+        compounds: &str,
+        rules: &str,
+    ) -> Result<Knowledge, KnowledgeError> {
         let groups: GroupsFile = syntax(GROUPS_FILE, groups)?;
         let compounds: CompoundsFile = syntax(COMPOUNDS_FILE, compounds)?;
         let rules: RulesFile = syntax(RULES_FILE, rules)?;
@@ -433,6 +440,14 @@ fn validate_compounds(
             }
         }
     }
+    // Each group's look-alikes, parsed once for all compounds.
+    let group_exclusions: HashMap<&str, Vec<Term>> = groups
+        .iter()
+        .map(|g| {
+            let terms = g.exclusions.iter().map(|t| Term::parse(t)).collect();
+            (g.id.as_str(), terms)
+        })
+        .collect();
     let mut closures = Vec::with_capacity(compounds.len());
     for (start, compound) in compounds.iter().enumerate() {
         let mut carried: BTreeSet<String> = BTreeSet::new();
@@ -456,14 +471,21 @@ fn validate_compounds(
         }
         // A compound named by one of its own exclusions could never be found.
         let own: Vec<Term> = compound.exclusions.iter().map(|t| Term::parse(t)).collect();
-        for name in &compound.names {
-            let hay = Haystack::new(name.trim_start_matches('='));
+        let names: Vec<(&String, Haystack)> = compound
+            .names
+            .iter()
+            .map(|name| (name, Haystack::new(name.trim_start_matches('='))))
+            .collect();
+        let covers = |exclusions: &[Term], hay: &Haystack| {
             let whole = hay.chars().len();
-            if own.iter().any(|x| {
+            exclusions.iter().any(|x| {
                 x.find(hay.chars())
                     .iter()
                     .any(|s| s.start == 0 && s.end == whole)
-            }) {
+            })
+        };
+        for (name, hay) in &names {
+            if covers(&own, hay) {
                 return Err(invalid(
                     COMPOUNDS_FILE,
                     format!("compound `{}`", compound.id),
@@ -473,18 +495,11 @@ fn validate_compounds(
         }
         // A compound named by a look-alike of a group it carries could never be found.
         for id in &carried {
-            let Some(group) = groups.iter().find(|g| &g.id == id) else {
+            let Some(exclusions) = group_exclusions.get(id.as_str()) else {
                 continue;
             };
-            let exclusions: Vec<Term> = group.exclusions.iter().map(|t| Term::parse(t)).collect();
-            for name in &compound.names {
-                let hay = Haystack::new(name.trim_start_matches('='));
-                let whole = hay.chars().len();
-                if exclusions.iter().any(|x| {
-                    x.find(hay.chars())
-                        .iter()
-                        .any(|s| s.start == 0 && s.end == whole)
-                }) {
+            for (name, hay) in &names {
+                if covers(exclusions, hay) {
                     return Err(invalid(
                         COMPOUNDS_FILE,
                         format!("compound `{}`", compound.id),
@@ -585,6 +600,31 @@ fn validate_rules(file: RulesFile) -> Result<ParsedRules, KnowledgeError> {
 mod tests {
     use super::*;
 
+    const GROUPS_TOML: &str = include_str!("../../data/food-groups.toml");
+    const COMPOUNDS_TOML: &str = include_str!("../../data/compound-foods.toml");
+    const RULES_TOML: &str = include_str!("../../data/diet-rules.toml");
+
+    /// The build-time conversion, then the load: what a change to the files goes through.
+    fn parse(groups: &str, compounds: &str, rules: &str) -> Result<Knowledge, KnowledgeError> {
+        let json = |text: &str| crate::datafile::toml_to_json(text).unwrap();
+        Knowledge::from_json(&json(groups), &json(compounds), &json(rules))
+    }
+
+    #[test]
+    fn the_build_time_json_is_the_toml_files() {
+        let json = |text: &str| crate::datafile::toml_to_json(text).unwrap();
+        assert_eq!(GROUPS_JSON, json(GROUPS_TOML));
+        assert_eq!(COMPOUNDS_JSON, json(COMPOUNDS_TOML));
+        assert_eq!(RULES_JSON, json(RULES_TOML));
+    }
+
+    #[test]
+    fn a_toml_syntax_error_fails_the_conversion() {
+        let broken = GROUPS_TOML.replacen("[[group]]", "[[group]", 1);
+        let err = crate::datafile::toml_to_json(&broken).unwrap_err();
+        assert!(err.contains("line"), "{err}");
+    }
+
     #[test]
     fn embedded_knowledge_is_valid() {
         let k = load().unwrap();
@@ -599,7 +639,7 @@ mod tests {
 
     fn with_groups_edit(from: &str, to: &str) -> Result<(), KnowledgeError> {
         assert!(GROUPS_TOML.contains(from), "{from}");
-        Knowledge::parse(
+        parse(
             &GROUPS_TOML.replacen(from, to, 1),
             COMPOUNDS_TOML,
             RULES_TOML,
@@ -609,7 +649,7 @@ mod tests {
 
     fn with_compounds_edit(from: &str, to: &str) -> Result<(), KnowledgeError> {
         assert!(COMPOUNDS_TOML.contains(from), "{from}");
-        Knowledge::parse(
+        parse(
             GROUPS_TOML,
             &COMPOUNDS_TOML.replacen(from, to, 1),
             RULES_TOML,
@@ -619,7 +659,7 @@ mod tests {
 
     fn with_rules_edit(from: &str, to: &str) -> Result<(), KnowledgeError> {
         assert!(RULES_TOML.contains(from), "{from}");
-        Knowledge::parse(
+        parse(
             GROUPS_TOML,
             COMPOUNDS_TOML,
             &RULES_TOML.replacen(from, to, 1),

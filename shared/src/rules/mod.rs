@@ -17,7 +17,7 @@ mod messages;
 pub mod table;
 #[cfg(test)]
 mod test_support;
-mod text;
+pub(crate) mod text;
 
 use std::collections::HashMap;
 

@@ -7,7 +7,9 @@
 //! English (ASCII) terms are always whole words, optionally plural (`egg` matches `eggs`,
 //! never `eggplant`). A term or exclusion written with a space also matches without it.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// Noun particles that may follow a whole-word Korean term inside one token. `은`, `는` and
 /// `도` are left out on purpose: they also end verbs (`계란을 깨는 동안`).
@@ -41,12 +43,22 @@ const NEGATION_BEFORE_TWO: &[(&str, &str)] = &[
     ("replacement", "for"),
 ];
 
+/// `text` in NFC. The quick check confirms most text (ASCII, precomposed Hangul) as already
+/// normalised without building anything; only the rest goes through the composition.
+pub(crate) fn nfc(text: &str) -> Cow<'_, str> {
+    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
+}
+
 /// NFC, lower case, every run of characters that are neither letters nor digits turned into
 /// one space, trimmed. `Soy-Sauce (양조)` becomes `soy sauce 양조`.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for ch in text.nfc().flat_map(char::to_lowercase) {
+    for ch in nfc(text).chars().flat_map(char::to_lowercase) {
         if ch.is_alphanumeric() {
             if pending_space && !out.is_empty() {
                 out.push(' ');
