@@ -21,7 +21,8 @@ trap 'exit 130' INT TERM
 
 if [[ $profile == release ]]; then cargo build --release --bins; else cargo build --bins; fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=devtools/local-servers.sh
+source devtools/local-servers.sh
 wait_for() { for _ in $(seq 1 100); do [[ -s $1 ]] && return 0; sleep 0.1; done; echo "demo: $2 did not start" >&2; exit 1; }
 
 # Bedrock emulator; its stdin is a FIFO held by this shell so it stops with us.
@@ -42,20 +43,7 @@ if ! python3 -c 'import moto.server' 2>/dev/null; then
     echo "demo: moto is missing; run it as 'make demo' (installs .tools/ on first use)" >&2
     exit 1
 fi
-moto_port=$(free_port)
-python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-pids+=($!)
-moto="http://127.0.0.1:$moto_port"
-python3 - "$moto" <<'PY' || { echo "demo: moto did not start" >&2; exit 1; }
-import sys, time, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit(1)
-PY
+start_moto python3 demo
 
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true

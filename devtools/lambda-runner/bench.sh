@@ -94,7 +94,8 @@ for python in "$bench_venv/bin/python3" "$tools_venv/bin/python3"; do
 done
 python_baseline=devtools/bench/python-baseline/bootstrap
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=devtools/local-servers.sh
+source devtools/local-servers.sh
 
 # Starts bedrock-emulator with extra arguments and sets emulator_url. Its stdin is a FIFO held
 # open by this shell (not a subshell), so it stops when the shell goes away for any reason.
@@ -121,20 +122,7 @@ endpoint=$emulator_url
 echo "bench: bedrock-emulator at $endpoint" >&2
 
 # moto for DynamoDB and SQS, from the project-local tools venv, with the demo's resources.
-moto_port=$(free_port)
-"$tools_venv/bin/python3" -m moto.server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-pids+=($!)
-moto="http://127.0.0.1:$moto_port"
-python3 - "$moto" <<'PY' || { cat "$work/moto.log" >&2; echo "bench: moto did not start" >&2; exit 1; }
-import sys, time, urllib.request
-for _ in range(150):
-    try:
-        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit(1)
-PY
+start_moto "$tools_venv/bin/python3" bench
 python3 devtools/demo_resources.py "$moto" >"$work/resources.env"
 # shellcheck disable=SC1091
 source "$work/resources.env"

@@ -31,26 +31,14 @@ if [[ $profile == release ]]; then cargo build --release "${build_args[@]}"; els
 mkdir -p "$target_dir"
 bin="$(cd "$target_dir" && pwd)/$profile"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=devtools/local-servers.sh
+source devtools/local-servers.sh
 
 if ! python3 -c 'import moto.server' 2>/dev/null; then
     echo "play: moto is missing; run this through make (make play installs .tools/ on first use)" >&2
     exit 1
 fi
-moto_port=$(free_port)
-python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
-pids+=($!)
-moto="http://127.0.0.1:$moto_port"
-python3 - "$moto" <<'PY' || { echo "play: moto did not start" >&2; cat "$work/moto.log" >&2; exit 1; }
-import sys, time, urllib.request
-for _ in range(150):
-    try:
-        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit(1)
-PY
+start_moto python3 play
 
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_EC2_METADATA_DISABLED=true
