@@ -311,6 +311,23 @@ impl NutritionIndex {
 
     /// Parses the two files and checks that they belong together.
     pub fn decode(bin: &[u8], meta_json: &str) -> Result<NutritionIndex, IndexError> {
+        let meta = NutritionIndex::decode_meta(meta_json)?;
+        if sha256_hex(bin) != meta.vectors_digest {
+            return Err(IndexError::VectorsDigest);
+        }
+        NutritionIndex::decode_body(bin, meta)
+    }
+
+    /// [`Self::decode`] without hashing `bin`, for the index compiled into the crate: the
+    /// build script has checked its digest against the same metadata.
+    pub(crate) fn decode_embedded(
+        bin: &[u8],
+        meta_json: &str,
+    ) -> Result<NutritionIndex, IndexError> {
+        NutritionIndex::decode_body(bin, NutritionIndex::decode_meta(meta_json)?)
+    }
+
+    fn decode_meta(meta_json: &str) -> Result<IndexMeta, IndexError> {
         let meta: IndexMeta =
             serde_json::from_str(meta_json).map_err(|e| IndexError::MetaJson(e.to_string()))?;
         if meta.format_version != FORMAT_VERSION {
@@ -322,9 +339,10 @@ impl NutritionIndex {
                 meta.fallback_min_standout
             )));
         }
-        if sha256_hex(bin) != meta.vectors_digest {
-            return Err(IndexError::VectorsDigest);
-        }
+        Ok(meta)
+    }
+
+    fn decode_body(bin: &[u8], meta: IndexMeta) -> Result<NutritionIndex, IndexError> {
         let mut reader = Reader { bytes: bin };
         if reader.take(MAGIC.len(), "magic")? != MAGIC {
             return Err(IndexError::BadMagic);
@@ -393,11 +411,16 @@ impl NutritionIndex {
                     vectors.extend(values);
                 }
                 Encoding::I8 => {
-                    let values: Vec<f32> = chunk
-                        .iter()
-                        .map(|b| f32::from(i8::from_le_bytes([*b])))
-                        .collect();
-                    vectors.extend(unit_vector(&values).ok_or_else(|| zero_or_non_finite(row))?);
+                    // Straight into `vectors`, without a vector per row: this runs at every
+                    // start. The integer sum of squares (at most 1024 · 127², below 2²⁴) is
+                    // exactly the f32 sum `unit_vector` takes, so the values are the same.
+                    let codes = || chunk.iter().map(|b| i8::from_le_bytes([*b]));
+                    let sum_of_squares: i64 = codes().map(|c| i64::from(c) * i64::from(c)).sum();
+                    if sum_of_squares == 0 {
+                        return Err(zero_or_non_finite(row));
+                    }
+                    let norm = (sum_of_squares as f32).sqrt();
+                    vectors.extend(codes().map(|c| f32::from(c) / norm));
                 }
             }
         }
@@ -556,6 +579,18 @@ mod tests {
                 .map(|(a, b)| a * b)
                 .sum();
             assert!(dot > 0.999, "row {row}: cosine {dot}");
+        }
+    }
+
+    #[test]
+    fn i8_rows_decode_to_what_unit_vector_gives() {
+        let index = sample(Encoding::I8);
+        let (bin, meta) = index.encode().unwrap();
+        let decoded = NutritionIndex::decode(&bin, &meta).unwrap();
+        let body = &bin[bin.len() - index.len() * index.dimensions()..];
+        for (row, codes) in body.chunks_exact(index.dimensions()).enumerate() {
+            let values: Vec<f32> = codes.iter().map(|b| f32::from(*b as i8)).collect();
+            assert_eq!(decoded.vector(row).unwrap(), unit_vector(&values).unwrap());
         }
     }
 

@@ -150,7 +150,7 @@ pub fn check_compatible(meta: &IndexMeta, expected: &Expectation) -> Result<(), 
 
 /// The index compiled into the binary, decoded (not yet checked against the configuration).
 pub fn embedded_index() -> Result<NutritionIndex, IndexError> {
-    NutritionIndex::decode(EMBEDDED_BIN, EMBEDDED_META)
+    NutritionIndex::decode_embedded(EMBEDDED_BIN, EMBEDDED_META)
 }
 
 /// Size in bytes of the shipped index files (`.bin`, `.meta.json`).
@@ -481,6 +481,17 @@ mod tests {
 
     fn meta() -> IndexMeta {
         embedded_index().unwrap().meta().clone()
+    }
+
+    /// The start skips hashing the embedded vectors because the build script checked them;
+    /// the full run-time decode, digest included, accepts the same files and gives the same index.
+    #[test]
+    fn the_embedded_index_passes_the_full_decode_with_its_digest() {
+        let checked = NutritionIndex::decode(EMBEDDED_BIN, EMBEDDED_META).unwrap();
+        let embedded = embedded_index().unwrap();
+        assert_eq!(checked.meta(), embedded.meta());
+        assert_eq!(checked.ids(), embedded.ids());
+        assert_eq!(checked.vectors(), embedded.vectors());
     }
 
     fn expectation() -> Expectation {
