@@ -412,8 +412,8 @@ impl NutritionIndex {
                 }
                 Encoding::I8 => {
                     // Straight into `vectors`, without a vector per row: this runs at every
-                    // start. The integer sum of squares (at most 1024 · 127², below 2²⁴) is
-                    // exactly the f32 sum `unit_vector` takes, so the values are the same.
+                    // start. Up to 1040 dimensions (Titan's 1024 included) the integer sum of
+                    // squares stays below 2²⁴, so it equals the f32 sum `unit_vector` takes.
                     let codes = || chunk.iter().map(|b| i8::from_le_bytes([*b]));
                     let sum_of_squares: i64 = codes().map(|c| i64::from(c) * i64::from(c)).sum();
                     if sum_of_squares == 0 {
