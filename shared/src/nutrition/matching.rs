@@ -144,19 +144,14 @@ pub struct FoodMatch {
 fn light_normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
-    for c in crate::rules::text::nfc(name)
-        .chars()
-        .flat_map(char::to_lowercase)
-    {
-        match c {
-            '(' | '[' | '{' | '（' | '［' => depth += 1,
-            ')' | ']' | '}' | '）' | '］' => depth = depth.saturating_sub(1),
-            _ if depth > 0 => {}
-            ',' | '.' | '/' | '·' | '・' | ';' | ':' | '*' | '~' | '_' | '-' | '"' | '\'' | '`'
-            | '!' | '?' | '+' | '&' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
+    crate::rules::text::for_each_lowercase(&crate::rules::text::nfc(name), |c| match c {
+        '(' | '[' | '{' | '（' | '［' => depth += 1,
+        ')' | ']' | '}' | '）' | '］' => depth = depth.saturating_sub(1),
+        _ if depth > 0 => {}
+        ',' | '.' | '/' | '·' | '・' | ';' | ':' | '*' | '~' | '_' | '-' | '"' | '\'' | '`'
+        | '!' | '?' | '+' | '&' => out.push(' '),
+        _ => out.push(c),
+    });
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

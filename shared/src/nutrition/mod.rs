@@ -6,6 +6,7 @@
 
 mod amount;
 mod analyze;
+mod embedding_text;
 mod matching;
 mod table;
 mod units;

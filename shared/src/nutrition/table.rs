@@ -133,21 +133,20 @@ impl Food {
     pub fn embedding_text(&self) -> String {
         let categories: Vec<&str> = self.categories.iter().map(|c| category_name(*c)).collect();
         let n = &self.per_100g;
-        format!(
-            "{ko} ({en}). 동의어: {synonyms}. 분류: {categories}. 100 g당 {kcal} kcal, \
-             단백질 {protein} g, 지방 {fat} g, 탄수화물 {carbs} g, 식이섬유 {fiber} g, \
-             당류 {sugar} g, 나트륨 {sodium} mg.",
-            ko = self.name_ko,
-            en = self.name_en,
-            synonyms = self.synonyms.join(", "),
-            categories = categories.join(", "),
-            kcal = n.kcal,
-            protein = n.protein_g,
-            fat = n.fat_g,
-            carbs = n.carbs_g,
-            fiber = n.fiber_g,
-            sugar = n.sugar_g,
-            sodium = n.sodium_mg,
+        super::embedding_text::embedding_text(
+            &self.name_ko,
+            &self.name_en,
+            &self.synonyms.join(", "),
+            &categories.join(", "),
+            [
+                n.kcal,
+                n.protein_g,
+                n.fat_g,
+                n.carbs_g,
+                n.fiber_g,
+                n.sugar_g,
+                n.sodium_mg,
+            ],
         )
     }
 }
@@ -267,17 +266,18 @@ fn parse_row(row: &str) -> Result<Food, String> {
             COLUMNS.len()
         ));
     }
-    let text = |i: usize| -> Result<String, String> {
+    let cell = |i: usize| -> Result<&str, String> {
         match cells.get(i) {
-            Some(s) if !s.is_empty() => Ok((*s).to_string()),
+            Some(s) if !s.is_empty() => Ok(*s),
             _ => Err(format!(
                 "empty `{}`",
                 COLUMNS.get(i).copied().unwrap_or("?")
             )),
         }
     };
+    let text = |i: usize| cell(i).map(str::to_string);
     let figure = |i: usize| -> Result<f64, String> {
-        let raw = text(i)?;
+        let raw = cell(i)?;
         match raw.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
             _ => Err(format!("`{}` is not a figure: `{raw}`", COLUMNS[i])),
@@ -295,7 +295,7 @@ fn parse_row(row: &str) -> Result<Food, String> {
             })
             .unwrap_or_default()
     };
-    let categories = text(4)?
+    let categories = cell(4)?
         .split('|')
         .map(|c| {
             let de: StrDeserializer<DeError> = c.trim().into_deserializer();

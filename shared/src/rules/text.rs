@@ -53,13 +53,38 @@ pub(crate) fn nfc(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Precomposed Hangul syllables: letters without case, and most of the non-ASCII text here.
+fn is_hangul_syllable(ch: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&ch)
+}
+
+/// Calls `each` with the characters of `text` lowercased, as `char::to_lowercase` gives them.
+/// ASCII and Hangul syllables are answered first: for them the standard library searches its
+/// case table, the largest cost of loading the food table and the knowledge files at start.
+pub(crate) fn for_each_lowercase(text: &str, mut each: impl FnMut(char)) {
+    for ch in text.chars() {
+        if ch.is_ascii() {
+            each(ch.to_ascii_lowercase());
+        } else if is_hangul_syllable(ch) {
+            each(ch);
+        } else {
+            ch.to_lowercase().for_each(&mut each);
+        }
+    }
+}
+
+/// `char::is_alphanumeric`, with Hangul syllables answered before the Unicode table search.
+fn is_letter_or_digit(ch: char) -> bool {
+    is_hangul_syllable(ch) || ch.is_alphanumeric()
+}
+
 /// NFC, lower case, every run of characters that are neither letters nor digits turned into
 /// one space, trimmed. `Soy-Sauce (양조)` becomes `soy sauce 양조`.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for ch in nfc(text).chars().flat_map(char::to_lowercase) {
-        if ch.is_alphanumeric() {
+    for_each_lowercase(&nfc(text), |ch| {
+        if is_letter_or_digit(ch) {
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }
@@ -68,7 +93,7 @@ pub fn normalize(text: &str) -> String {
         } else {
             pending_space = true;
         }
-    }
+    });
     out
 }
 
@@ -253,6 +278,28 @@ impl Haystack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_paths_agree_with_the_standard_library_on_every_ascii_and_hangul_character() {
+        let chars = (0u32..0x80)
+            .chain(0xAC00..=0xD7A3)
+            // Neighbours of the Hangul block, and letters with case outside ASCII.
+            .chain([0xABFF, 0xD7A4, 0xC0, 0x130, 0x391, 0x1E9E])
+            .filter_map(char::from_u32);
+        for ch in chars {
+            let text = ch.to_string();
+            let mut fast = String::new();
+            for_each_lowercase(&text, |c| fast.push(c));
+            let slow: String = text.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(fast, slow, "lowercase of U+{:04X}", ch as u32);
+            assert_eq!(
+                is_letter_or_digit(ch),
+                ch.is_alphanumeric(),
+                "letter or digit: U+{:04X}",
+                ch as u32
+            );
+        }
+    }
 
     fn hits(term: &str, text: &str) -> usize {
         Haystack::new(text)
