@@ -144,15 +144,33 @@ pub struct FoodMatch {
 fn light_normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
-    crate::rules::text::for_each_lowercase(&crate::rules::text::nfc(name), |c| match c {
-        '(' | '[' | '{' | '（' | '［' => depth += 1,
-        ')' | ']' | '}' | '）' | '］' => depth = depth.saturating_sub(1),
-        _ if depth > 0 => {}
-        ',' | '.' | '/' | '·' | '・' | ';' | ':' | '*' | '~' | '_' | '-' | '"' | '\'' | '`'
-        | '!' | '?' | '+' | '&' => out.push(' '),
-        _ => out.push(c),
+    let mut pending_space = false;
+    crate::rules::text::for_each_lowercase(&crate::rules::text::nfc(name), |c| {
+        let c = match c {
+            '(' | '[' | '{' | '（' | '［' => {
+                depth += 1;
+                return;
+            }
+            ')' | ']' | '}' | '）' | '］' => {
+                depth = depth.saturating_sub(1);
+                return;
+            }
+            _ if depth > 0 => return,
+            ',' | '.' | '/' | '·' | '・' | ';' | ':' | '*' | '~' | '_' | '-' | '"' | '\'' | '`'
+            | '!' | '?' | '+' | '&' => ' ',
+            c => c,
+        };
+        if c.is_whitespace() {
+            pending_space = true;
+        } else {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        }
     });
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out
 }
 
 /// The ingredient name reduced to what identifies the food: Unicode NFC, lowercase, spaces
@@ -192,16 +210,59 @@ fn padded_len_spaced(spaced: &str) -> usize {
 }
 
 /// NFD (Hangul as jamo) for edit distance; ASCII is its own decomposition.
+/// `text` in NFD. Hangul syllables are split by the Unicode standard's arithmetic (§3.12)
+/// here rather than by the `unicode-normalization` iterator, whose general path made this a
+/// tenth of building the name index at start; other text goes through the iterator.
 fn decompose(text: &str) -> String {
     if text.is_ascii() {
-        text.to_owned()
-    } else {
-        text.nfd().collect()
+        return text.to_owned();
     }
+    if !text
+        .chars()
+        .all(|ch| ch.is_ascii() || crate::rules::text::is_hangul_syllable(ch))
+    {
+        return text.nfd().collect();
+    }
+    let mut out = String::with_capacity(text.len() * 3);
+    for ch in text.chars() {
+        match hangul_jamo(ch) {
+            Some((lead, vowel, tail)) => {
+                out.push(lead);
+                out.push(vowel);
+                out.extend(tail);
+            }
+            None => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The leading consonant, vowel and optional trailing consonant of a precomposed Hangul
+/// syllable (Unicode §3.12, "Hangul Syllable Decomposition").
+fn hangul_jamo(syllable: char) -> Option<(char, char, Option<char>)> {
+    const S_BASE: u32 = 0xAC00;
+    const L_BASE: u32 = 0x1100;
+    const V_BASE: u32 = 0x1161;
+    const T_BASE: u32 = 0x11A7;
+    const V_COUNT: u32 = 21;
+    const T_COUNT: u32 = 28;
+    const S_COUNT: u32 = 19 * V_COUNT * T_COUNT;
+    let index = u32::from(syllable)
+        .checked_sub(S_BASE)
+        .filter(|i| *i < S_COUNT)?;
+    let lead = char::from_u32(L_BASE + index / (V_COUNT * T_COUNT))?;
+    let vowel = char::from_u32(V_BASE + (index % (V_COUNT * T_COUNT)) / T_COUNT)?;
+    let tail = match index % T_COUNT {
+        0 => None,
+        t => Some(char::from_u32(T_BASE + t)?),
+    };
+    Some((lead, vowel, tail))
 }
 
 fn compact(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
+    let mut out = String::with_capacity(text.len());
+    out.extend(text.chars().filter(|c| !c.is_whitespace()));
+    out
 }
 
 struct NameKey {
@@ -369,6 +430,32 @@ impl NameIndex {
 mod tests {
     use super::*;
     use crate::nutrition::FoodTable;
+
+    #[test]
+    fn light_normalisation_drops_remarks_and_collapses_spaces() {
+        for (raw, expected) in [
+            ("  Pork\u{3000}Belly\t(국산)  ", "pork belly"),
+            ("양배추(국산)무", "양배추무"),
+            ("a,b..c", "a b c"),
+            ("((x) y) z", "z"),
+            (") 삼겹살", "삼겹살"),
+            ("", ""),
+            ("(only remark)", ""),
+        ] {
+            assert_eq!(light_normalize(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn hangul_decomposition_agrees_with_nfd_on_every_syllable() {
+        for syllable in ('\u{AC00}'..='\u{D7A3}').chain(['\u{ABFF}', '\u{D7A4}']) {
+            let text = format!("a{syllable}b");
+            let expected: String = text.nfd().collect();
+            assert_eq!(decompose(&text), expected, "U+{:04X}", syllable as u32);
+        }
+        let mixed = "café 삼겹살";
+        assert_eq!(decompose(mixed), mixed.nfd().collect::<String>());
+    }
 
     fn found(name: &str) -> Option<(String, MatchKind)> {
         let table = FoodTable::embedded();

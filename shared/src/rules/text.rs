@@ -43,18 +43,23 @@ const NEGATION_BEFORE_TWO: &[(&str, &str)] = &[
     ("replacement", "for"),
 ];
 
-/// `text` in NFC. The quick check confirms most text (ASCII, precomposed Hangul) as already
-/// normalised without building anything; only the rest goes through the composition.
+/// `text` in NFC. Text of ASCII and precomposed Hangul alone, most of what is read here, is
+/// NFC as it stands; the quick check confirms most of the rest without building anything;
+/// only what remains goes through the composition.
 pub(crate) fn nfc(text: &str) -> Cow<'_, str> {
-    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    let ascii_or_hangul = text
+        .chars()
+        .all(|ch| ch.is_ascii() || is_hangul_syllable(ch));
+    if ascii_or_hangul || is_nfc_quick(text.chars()) == IsNormalized::Yes {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.nfc().collect())
     }
 }
 
-/// Precomposed Hangul syllables: letters without case, and most of the non-ASCII text here.
-fn is_hangul_syllable(ch: char) -> bool {
+/// Precomposed Hangul syllables: letters without case, NFC as they stand, and most of the
+/// non-ASCII text here.
+pub(crate) fn is_hangul_syllable(ch: char) -> bool {
     ('\u{AC00}'..='\u{D7A3}').contains(&ch)
 }
 
