@@ -91,6 +91,20 @@ impl Nutrients {
         }
     }
 
+    /// Energy, protein, fat, carbohydrate, fibre, sugar and sodium: the figures every row
+    /// must have, in the order of [`super::embedding_text::KeyFigures`].
+    pub fn key_figures(&self) -> super::embedding_text::KeyFigures {
+        [
+            self.kcal,
+            self.protein_g,
+            self.fat_g,
+            self.carbs_g,
+            self.fiber_g,
+            self.sugar_g,
+            self.sodium_mg,
+        ]
+    }
+
     pub fn add(&mut self, other: &Nutrients) {
         self.kcal += other.kcal;
         self.protein_g += other.protein_g;
@@ -132,21 +146,12 @@ impl Food {
     /// the key figures per 100 g.
     pub fn embedding_text(&self) -> String {
         let categories: Vec<&str> = self.categories.iter().map(|c| category_name(*c)).collect();
-        let n = &self.per_100g;
         super::embedding_text::embedding_text(
             &self.name_ko,
             &self.name_en,
             &self.synonyms.join(", "),
             &categories.join(", "),
-            [
-                n.kcal,
-                n.protein_g,
-                n.fat_g,
-                n.carbs_g,
-                n.fiber_g,
-                n.sugar_g,
-                n.sodium_mg,
-            ],
+            self.per_100g.key_figures(),
         )
     }
 }
@@ -440,15 +445,7 @@ mod tests {
     fn every_row_is_complete() {
         for food in FoodTable::embedded().foods() {
             let n = food.per_100g;
-            let figures = [
-                n.kcal,
-                n.protein_g,
-                n.fat_g,
-                n.carbs_g,
-                n.fiber_g,
-                n.sugar_g,
-                n.sodium_mg,
-            ];
+            let figures = n.key_figures();
             assert!(
                 figures.iter().all(|v| v.is_finite() && *v >= 0.0),
                 "{}",
