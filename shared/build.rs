@@ -56,8 +56,9 @@ const FOOD_TABLE: &str = "data/foods.tsv";
 /// Writes `OUT_DIR/food-table-digest.txt`: the `retrieval::index::table_digest` of the
 /// embedded table (sha256 over each row's id and embedding text), or nothing when a row does
 /// not read. It is compared with the index's `tableDigest` at start, as a digest computed
-/// there would be (0.8-1.1 ms of the init, measured); a stale index still fails the start, not the build,
-/// so `make index` can be built to fix it. A unit test keeps the two computations equal.
+/// there would be (0.8-1.1 ms of the init, measured); a stale index still fails the start,
+/// not the build, so `make index` can be built to fix it. A unit test keeps the two
+/// computations equal.
 fn write_table_digest(out_dir: &Path) -> Result<(), String> {
     use sha2::Digest;
     let text = std::fs::read_to_string(FOOD_TABLE).map_err(|err| err.to_string())?;

@@ -6,6 +6,7 @@
 //! finally edit distance on Hangul-decomposed text (`normalized_levenshtein >= FUZZY_THRESHOLD`).
 
 use super::table::Food;
+use crate::rules::text::{for_each_lowercase, is_ascii_or_hangul, nfc, SpacedWords};
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
 
@@ -142,10 +143,9 @@ pub struct FoodMatch {
 
 /// NFC, lowercase, parenthesised remarks removed, punctuation to spaces, spaces collapsed.
 fn light_normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+    let mut words = SpacedWords::with_capacity(name.len());
     let mut depth = 0usize;
-    let mut pending_space = false;
-    crate::rules::text::for_each_lowercase(&crate::rules::text::nfc(name), |c| {
+    for_each_lowercase(&nfc(name), |c| {
         let c = match c {
             '(' | '[' | '{' | '（' | '［' => {
                 depth += 1;
@@ -161,16 +161,12 @@ fn light_normalize(name: &str) -> String {
             c => c,
         };
         if c.is_whitespace() {
-            pending_space = true;
+            words.separate();
         } else {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(c);
+            words.push(c);
         }
     });
-    out
+    words.finish()
 }
 
 /// The ingredient name reduced to what identifies the food: Unicode NFC, lowercase, spaces
@@ -209,18 +205,15 @@ fn padded_len_spaced(spaced: &str) -> usize {
     spaced.chars().count()
 }
 
-/// NFD (Hangul as jamo) for edit distance; ASCII is its own decomposition.
-/// `text` in NFD. Hangul syllables are split by the Unicode standard's arithmetic (§3.12)
-/// here rather than by the `unicode-normalization` iterator, whose general path made this a
-/// tenth of building the name index at start; other text goes through the iterator.
+/// `text` in NFD (Hangul as jamo) for edit distance. Hangul syllables are split by the
+/// Unicode standard's arithmetic (§3.12) rather than by the `unicode-normalization` iterator,
+/// whose general path made this a tenth of building the name index at start; text with
+/// anything but ASCII and Hangul syllables goes through the iterator.
 fn decompose(text: &str) -> String {
     if text.is_ascii() {
         return text.to_owned();
     }
-    if !text
-        .chars()
-        .all(|ch| ch.is_ascii() || crate::rules::text::is_hangul_syllable(ch))
-    {
+    if !is_ascii_or_hangul(text) {
         return text.nfd().collect();
     }
     let mut out = String::with_capacity(text.len() * 3);

@@ -47,10 +47,7 @@ const NEGATION_BEFORE_TWO: &[(&str, &str)] = &[
 /// NFC as it stands; the quick check confirms most of the rest without building anything;
 /// only what remains goes through the composition.
 pub(crate) fn nfc(text: &str) -> Cow<'_, str> {
-    let ascii_or_hangul = text
-        .chars()
-        .all(|ch| ch.is_ascii() || is_hangul_syllable(ch));
-    if ascii_or_hangul || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    if is_ascii_or_hangul(text) || is_nfc_quick(text.chars()) == IsNormalized::Yes {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.nfc().collect())
@@ -61,6 +58,46 @@ pub(crate) fn nfc(text: &str) -> Cow<'_, str> {
 /// non-ASCII text here.
 pub(crate) fn is_hangul_syllable(ch: char) -> bool {
     ('\u{AC00}'..='\u{D7A3}').contains(&ch)
+}
+
+/// True when `text` holds only ASCII and precomposed Hangul syllables.
+pub(crate) fn is_ascii_or_hangul(text: &str) -> bool {
+    text.chars()
+        .all(|ch| ch.is_ascii() || is_hangul_syllable(ch))
+}
+
+/// Text written a character at a time in which each run of separators becomes one space,
+/// with none at either end.
+pub(crate) struct SpacedWords {
+    out: String,
+    pending_space: bool,
+}
+
+impl SpacedWords {
+    pub(crate) fn with_capacity(capacity: usize) -> SpacedWords {
+        SpacedWords {
+            out: String::with_capacity(capacity),
+            pending_space: false,
+        }
+    }
+
+    /// Adds a character of a word, after one space if a separator came before it.
+    pub(crate) fn push(&mut self, ch: char) {
+        if self.pending_space && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        self.pending_space = false;
+        self.out.push(ch);
+    }
+
+    /// Marks a separator between words.
+    pub(crate) fn separate(&mut self) {
+        self.pending_space = true;
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
 }
 
 /// Calls `each` with the characters of `text` lowercased, as `char::to_lowercase` gives them.
@@ -86,20 +123,15 @@ fn is_letter_or_digit(ch: char) -> bool {
 /// NFC, lower case, every run of characters that are neither letters nor digits turned into
 /// one space, trimmed. `Soy-Sauce (양조)` becomes `soy sauce 양조`.
 pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
+    let mut words = SpacedWords::with_capacity(text.len());
     for_each_lowercase(&nfc(text), |ch| {
         if is_letter_or_digit(ch) {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(ch);
+            words.push(ch);
         } else {
-            pending_space = true;
+            words.separate();
         }
     });
-    out
+    words.finish()
 }
 
 /// `normalize` without any spaces, for comparing free text such as `High Blood Pressure`.
